@@ -1,0 +1,72 @@
+-- Starts real moonlogd processes for specs: a temporary data directory, a free loopback port
+-- (the broker binds port 0 and logs the port it got), and a clean stop.
+local process = require "process"
+
+local M = {}
+local root = os.getenv("MOONLOG_ROOT") or "."
+local build = os.getenv("MOONLOG_BUILD") or "build"
+M.moonlogd = root .. "/" .. build .. "/moonlogd"
+
+local Broker = {}
+Broker.__index = Broker
+
+-- start{overrides = {["num.partitions"] = "3", ...}, dir = existing data dir (restart)}
+function M.start(opts)
+  opts = opts or {}
+  local b = setmetatable({}, Broker)
+  b.dir = opts.dir or process.tmpdir("moonlogd")
+  b.owns_dir = opts.dir == nil
+  b.port = opts.port or 0
+  b.overrides = opts.overrides or {}
+  b.log = b.dir .. "/moonlogd." .. os.time() .. "." .. math.random(1e6) .. ".log"
+  b:launch()
+  return b
+end
+
+function Broker:launch()
+  local argv = { M.moonlogd,
+    "--override", "listeners=PLAINTEXT://127.0.0.1:" .. self.port,
+    "--override", "log.dirs=" .. self.dir .. "/data" }
+  for k, v in pairs(self.overrides) do
+    argv[#argv + 1] = "--override"
+    argv[#argv + 1] = k .. "=" .. v
+  end
+  self.proc = process.spawn { argv = argv, stdout = self.log .. ".out", stderr = self.log }
+  local port = process.wait_for("moonlogd to listen (log " .. self.log .. ")", 20, function()
+    local st = self.proc:poll()
+    if st ~= nil then
+      error("moonlogd exited with " .. st .. ": " .. (process.read_file(self.log) or ""))
+    end
+    local text = process.read_file(self.log) or ""
+    return text:match("listening on [^%s]*:(%d+)")
+  end)
+  self.port = tonumber(port)
+  self.bootstrap = "127.0.0.1:" .. self.port
+end
+
+function Broker:log_text()
+  return process.read_file(self.log) or ""
+end
+
+-- Clean stop (SIGTERM) and start again on the same port and data.
+function Broker:restart()
+  self:stop_process()
+  self:launch()
+end
+
+function Broker:kill9()
+  self.proc:signal(process.SIGKILL)
+  self.proc:wait(10)
+end
+
+function Broker:stop_process()
+  return self.proc:stop(20)
+end
+
+function Broker:stop()
+  local st = self:stop_process()
+  if self.owns_dir and os.getenv("MOONLOG_KEEP") == nil then process.rmdir(self.dir) end
+  return st
+end
+
+return M
