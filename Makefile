@@ -67,6 +67,10 @@ $(B)/libmoonlogd.so: $(BROKER_OBJ)
 $(B)/moonlogd: $(call obj,core/broker/main.c) $(BROKER_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The benchmark's load generator (scripts/loadgen.c): pre-built requests, no client library.
+$(B)/loadgen: $(call obj,scripts/loadgen.c core/common/buf.c core/common/crc32c.c)
+	$(CC) $(LDFLAGS) -o $@ $^
+
 deps:
 	@bash scripts/deps.sh
 
@@ -77,7 +81,7 @@ run: deps all
 test: deps all
 	@MOONLOG_BUILD=$(B) SANITIZE=$(SANITIZE) bash scripts/test.sh $(SPEC)
 
-bench: deps all
+bench: deps all $(B)/loadgen
 	@MOONLOG_BUILD=$(B) bash scripts/bench.sh
 
 clean:
