@@ -15,7 +15,6 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 field() { sed -nE "s/.*$1=([0-9.]+).*/\1/p"; }
 
 # Loopback TCP bandwidth: iperf3 against itself on a free port.
-iperf3 -s -1 -p 0 >/dev/null 2>&1 & true
 iport=$(( 20000 + RANDOM % 20000 ))
 loop=()
 for r in $(seq "$ROUNDS"); do
