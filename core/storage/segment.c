@@ -83,6 +83,7 @@ int ml_segment_create(const char *dir, int64_t base_offset, size_t index_max_byt
         }
         if (rc == ML_OK) rc = ml_segment_activate(s, index_max_bytes, err);
     }
+    s->max_timestamp_known = 1; /* empty: -1 until the first append */
     if (rc < 0) {
         free_segment(s);
         return rc;
