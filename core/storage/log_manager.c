@@ -298,7 +298,7 @@ static int read_checkpoints(const char *dir, dir_checkpoints *c, ml_err *err) {
 }
 
 static int load_partition(ml_log_manager *lm, int d, const char *name, const dir_checkpoints *c, int64_t now_ms,
-                          ml_err *err) {
+                          int *loaded, ml_err *err) {
     char topic[ML_TOPIC_NAME_MAX + 1], path[4096];
     int32_t p;
     struct stat st;
@@ -321,7 +321,10 @@ static int load_partition(ml_log_manager *lm, int d, const char *name, const dir
     int64_t rp = ml_checkpoint_find(c->rp, c->n_rp, topic, p, 0);
     int64_t lso = ml_checkpoint_find(c->lso, c->n_lso, topic, p, 0);
     rc = ml_partition_log_open(path, &t->config, rp, lso, c->clean, now_ms, &t->parts[p], err);
-    if (rc == ML_OK) t->part_dir[p] = d;
+    if (rc == ML_OK) {
+        t->part_dir[p] = d;
+        (*loaded)++;
+    }
     return rc;
 }
 
@@ -332,10 +335,12 @@ static int load_dir(ml_log_manager *lm, int d, int64_t now_ms, ml_err *err) {
     int rc = read_checkpoints(dir, &c, err);
     DIR *dh = rc == ML_OK ? opendir(dir) : NULL;
     if (rc == ML_OK && !dh) rc = ml_err_set(err, ML_EIO, "opendir %s: %s", dir, strerror(errno));
+    int loaded = 0;
     for (struct dirent *e; rc == ML_OK && (e = readdir(dh)) != NULL;)
-        if (e->d_name[0] != '.') rc = load_partition(lm, d, e->d_name, &c, now_ms, err);
+        if (e->d_name[0] != '.') rc = load_partition(lm, d, e->d_name, &c, now_ms, &loaded, err);
     if (dh) closedir(dh);
-    if (rc == ML_OK && !c.clean) ml_info("log dir %s: no clean shutdown marker, partitions were recovered", dir);
+    if (rc == ML_OK && loaded && !c.clean)
+        ml_info("log dir %s: no clean shutdown marker, %d partition(s) recovered", dir, loaded);
     if (rc == ML_OK) rc = ml_clean_shutdown_remove(dir, err);
     ml_checkpoint_free(c.rp);
     ml_checkpoint_free(c.lso);

@@ -325,10 +325,10 @@ static int refine_in_batch(const ml_segment *s, uint32_t pos, const ml_record_ba
     ml_record rec;
     if (rc == ML_OK) rc = ml_record_iter_init(&it, buf, size, err);
     while (rc == ML_OK && (rc = ml_record_iter_next(&it, &rec, err)) == 1) {
+        rc = ML_OK;
         if (rec.timestamp >= ts) {
             *offset = rec.offset;
             *timestamp = rec.timestamp;
-            rc = ML_OK;
             break;
         }
     }
