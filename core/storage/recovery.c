@@ -26,11 +26,14 @@ static int batch_crc(const ml_segment *s, uint32_t pos, size_t size, uint32_t *c
 }
 
 /* Checks the batch at `pos` as recovery must: ML_ECORRUPT ends the segment there. */
-static int check_batch(const ml_segment *s, uint32_t pos, ml_record_batch_hdr *h, ml_err *err) {
+static int check_batch(const ml_segment *s, uint32_t pos, int allow_gaps, ml_record_batch_hdr *h, ml_err *err) {
     int rc = ml_segment_read_header(s, pos, h, err);
     if (rc < 0) return rc;
-    if (h->base_offset < s->next_offset || ml_record_batch_last_offset(h) - s->base_offset > UINT32_MAX)
-        return ml_err_set(err, ML_ECORRUPT, "%s.log: batch at %u has offset %lld, expected >= %lld", s->prefix, pos,
+    /* baseOffset is outside the CRC: continuity is what catches a damaged one. Only compaction
+     * leaves gaps between batches. */
+    int bad_offset = allow_gaps ? h->base_offset < s->next_offset : h->base_offset != s->next_offset;
+    if (bad_offset || ml_record_batch_last_offset(h) - s->base_offset > INT32_MAX)
+        return ml_err_set(err, ML_ECORRUPT, "%s.log: batch at %u has offset %lld, expected %lld", s->prefix, pos,
                           (long long)h->base_offset, (long long)s->next_offset);
     uint32_t crc;
     rc = batch_crc(s, pos, ml_record_batch_size(h), &crc, err);
@@ -48,8 +51,8 @@ static void reset_indexes(ml_segment *s) {
     s->bytes_since_index = 0;
 }
 
-int ml_segment_recover(ml_segment *s, size_t index_max_bytes, uint32_t index_interval, uint32_t *truncated,
-                       ml_err *err) {
+int ml_segment_recover(ml_segment *s, size_t index_max_bytes, uint32_t index_interval, int allow_gaps,
+                       uint32_t *truncated, ml_err *err) {
     int rc = ml_segment_activate(s, index_max_bytes, err);
     if (rc < 0) return rc;
     reset_indexes(s);
@@ -57,7 +60,7 @@ int ml_segment_recover(ml_segment *s, size_t index_max_bytes, uint32_t index_int
     ml_record_batch_hdr h;
     ml_err why = {0, ""};
     while (pos < s->size) {
-        rc = check_batch(s, pos, &h, &why);
+        rc = check_batch(s, pos, allow_gaps, &h, &why);
         if (rc == ML_ECORRUPT) break;
         if (rc < 0) return ml_err_set(err, rc, "%s", why.msg);
         rc = ml_segment_index_batch(s, pos, &h, index_interval, err);
@@ -68,7 +71,16 @@ int ml_segment_recover(ml_segment *s, size_t index_max_bytes, uint32_t index_int
     s->needs_rebuild = 0;
     if (*truncated == 0) return ML_OK;
     ml_warn("recovery: %s; truncating %u bytes at position %u", why.msg, *truncated, pos);
-    return ml_segment_truncate(s, pos, s->next_offset, err);
+    /* The scan knows the exact max timestamp of what stays; truncation only knows the index's. */
+    int64_t max_ts = s->max_timestamp, max_ts_offset = s->offset_of_max_timestamp;
+    int64_t first_ts = s->first_batch_timestamp;
+    uint32_t since = s->bytes_since_index;
+    rc = ml_segment_truncate(s, pos, s->next_offset, err);
+    s->max_timestamp = max_ts;
+    s->offset_of_max_timestamp = max_ts_offset;
+    s->first_batch_timestamp = first_ts;
+    s->bytes_since_index = since;
+    return rc;
 }
 
 /* The segment holding `offset`: the last one starting at or before it. */
@@ -85,8 +97,9 @@ int ml_recovery_run(ml_partition_log *pl, int64_t recovery_point, int64_t now_ms
         ml_segment *s = pl->segs[i];
         if (i < first && !s->needs_rebuild) continue;
         uint32_t truncated;
-        int rc = ml_segment_recover(s, (size_t)pl->config.segment_index_bytes, (uint32_t)pl->config.index_interval_bytes,
-                                    &truncated, err);
+        int rc = ml_segment_recover(s, (size_t)pl->config.segment_index_bytes,
+                                    (uint32_t)pl->config.index_interval_bytes,
+                                    (pl->config.cleanup_policy & ML_CLEANUP_COMPACT) != 0, &truncated, err);
         int last = i == pl->n_segs - 1;
         /* After a cut, or when this segment runs into the next, nothing later can be trusted. */
         if (rc == ML_OK && !last && (truncated > 0 || s->next_offset > pl->segs[i + 1]->base_offset)) {

@@ -18,9 +18,10 @@
  * index files are missing are rebuilt. */
 int ml_recovery_run(ml_partition_log *pl, int64_t recovery_point, int64_t now_ms, ml_err *err);
 /* Rebuilds one segment's indexes from its batches and cuts it at the first invalid batch;
- * `*truncated` is the number of bytes cut. Leaves the segment active (writable indexes). */
-int ml_segment_recover(ml_segment *s, size_t index_max_bytes, uint32_t index_interval, uint32_t *truncated,
-                       ml_err *err);
+ * `*truncated` is the number of bytes cut. Offsets must follow on exactly from batch to batch
+ * unless `allow_gaps` (compacted topics). Leaves the segment active (writable indexes). */
+int ml_segment_recover(ml_segment *s, size_t index_max_bytes, uint32_t index_interval, int allow_gaps,
+                       uint32_t *truncated, ml_err *err);
 
 int ml_clean_shutdown_exists(const char *log_dir);
 int ml_clean_shutdown_write(const char *log_dir, ml_err *err);
