@@ -1,6 +1,7 @@
 #include "storage/checkpoint.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,20 @@ static int write_lines(FILE *f, const ml_checkpoint_entry *entries, int n) {
         if (fprintf(f, "%s %d %lld\n", entries[i].topic, entries[i].partition, (long long)entries[i].offset) < 0)
             return -1;
     return fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
+}
+
+/* The rename is durable only once the directory entry is. */
+static int sync_parent(const char *path, ml_err *err) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ml_err_set(err, ML_EIO, "open %s: %s", dir, strerror(errno));
+    int rc = fsync(fd) < 0 ? ml_err_set(err, ML_EIO, "fsync %s: %s", dir, strerror(errno)) : ML_OK;
+    close(fd);
+    return rc;
 }
 
 int ml_checkpoint_write(const char *path, const ml_checkpoint_entry *entries, int n, ml_err *err) {
@@ -30,7 +45,7 @@ int ml_checkpoint_write(const char *path, const ml_checkpoint_entry *entries, in
         return ml_err_set(err, ML_EIO, "write %s: %s", tmp, strerror(e));
     }
     if (rename(tmp, path) < 0) return ml_err_set(err, ML_EIO, "rename %s: %s", tmp, strerror(errno));
-    return ML_OK;
+    return sync_parent(path, err);
 }
 
 static int read_entries(FILE *f, const char *path, ml_checkpoint_entry **entries, int *n, ml_err *err) {

@@ -69,7 +69,7 @@ static int list_segments(const char *dir, int64_t **bases, int *n, ml_err *err) 
         (*bases)[(*n)++] = strtoll(e->d_name, NULL, 10);
     }
     closedir(d);
-    if (rc == ML_OK) qsort(*bases, (size_t)*n, sizeof **bases, cmp_i64);
+    if (rc == ML_OK && *n > 1) qsort(*bases, (size_t)*n, sizeof **bases, cmp_i64);
     return rc;
 }
 
@@ -144,6 +144,20 @@ int ml_partition_log_close(ml_partition_log *pl, ml_err *err) {
     return rc;
 }
 
+/* Whatever else lives in the directory (temporary files, future checkpoints) goes too. */
+static int remove_other_files(const char *dir, ml_err *err) {
+    DIR *d = opendir(dir);
+    if (!d) return ml_err_set(err, ML_EIO, "opendir %s: %s", dir, strerror(errno));
+    int rc = ML_OK;
+    for (struct dirent *e; rc == ML_OK && (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) < 0 && errno != ENOENT)
+            rc = ml_err_set(err, ML_EIO, "unlink %s/%s: %s", dir, e->d_name, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
 int ml_partition_log_delete(ml_partition_log *pl, ml_err *err) {
     int rc = ML_OK;
     for (int i = 0; i < pl->n_segs; i++) {
@@ -151,6 +165,7 @@ int ml_partition_log_delete(ml_partition_log *pl, ml_err *err) {
         if (rc == ML_OK) rc = r;
     }
     pl->n_segs = 0;
+    if (rc == ML_OK) rc = remove_other_files(pl->dir, err);
     if (rc == ML_OK && rmdir(pl->dir) < 0)
         rc = ml_err_set(err, ML_EIO, "rmdir %s: %s", pl->dir, strerror(errno));
     free_partition(pl);
