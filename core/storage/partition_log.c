@@ -411,3 +411,22 @@ int ml_partition_log_drop_after(ml_partition_log *pl, int i, ml_err *err) {
         rc = ml_segment_activate(pl->segs[i], (size_t)pl->config.segment_index_bytes, err);
     return rc;
 }
+
+int ml_partition_log_truncate_to(ml_partition_log *pl, int64_t offset, ml_err *err) {
+    if (offset >= ml_partition_log_end_offset(pl)) return ML_OK;
+    int i = find_segment(pl, offset);
+    int rc = ml_partition_log_drop_after(pl, i, err);
+    ml_segment *s = active(pl);
+    uint32_t pos = 0;
+    int64_t next = s->base_offset;
+    ml_record_batch_hdr h;
+    if (rc == ML_OK && offset > s->base_offset) {
+        rc = ml_segment_find_offset(s, offset, &pos, &h, err);
+        next = h.base_offset;
+    }
+    if (rc == ML_OK) rc = ml_segment_truncate(s, pos, next, err);
+    if (rc < 0) return rc;
+    if (pl->recovery_point > next) pl->recovery_point = next;
+    if (pl->log_start_offset > next) pl->log_start_offset = next;
+    return ML_OK;
+}

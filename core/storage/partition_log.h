@@ -107,6 +107,9 @@ int ml_partition_log_flush(ml_partition_log *pl, int64_t now_ms, ml_err *err);
 int ml_partition_log_maybe_flush(ml_partition_log *pl, int64_t now_ms, ml_err *err);
 /* Deletes the `n` oldest segments (never the active one); the log start offset moves up. */
 int ml_partition_log_delete_oldest(ml_partition_log *pl, int n, ml_err *err);
+/* Removes every offset >= `offset` (a follower truncating to its leader): the batch holding
+ * `offset` goes whole, later segments are deleted. No-op at or past the log end offset. */
+int ml_partition_log_truncate_to(ml_partition_log *pl, int64_t offset, ml_err *err);
 /* Drops the segments after index `i` and makes segment `i` the active one (recovery). */
 int ml_partition_log_drop_after(ml_partition_log *pl, int i, ml_err *err);
 

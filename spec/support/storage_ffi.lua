@@ -87,6 +87,7 @@ void ml_partition_log_set_leader_epoch(ml_partition_log *pl, int32_t epoch);
 int ml_partition_log_roll(ml_partition_log *pl, int64_t now_ms, ml_err *err);
 int ml_partition_log_flush(ml_partition_log *pl, int64_t now_ms, ml_err *err);
 int ml_partition_log_maybe_flush(ml_partition_log *pl, int64_t now_ms, ml_err *err);
+int ml_partition_log_truncate_to(ml_partition_log *pl, int64_t offset, ml_err *err);
 
 int ml_retention_expired_segments(ml_partition_log *pl, int64_t now_ms);
 int ml_retention_run(ml_partition_log *pl, int64_t now_ms, ml_err *err);
