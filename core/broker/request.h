@@ -36,7 +36,8 @@ typedef struct ml_request {
     int done;                      /* response complete, waiting for its turn */
     int silent;                    /* no response at all (Produce with acks=0) */
     int64_t received_us;
-    void *deferred;                /* state of a handler that answers later */
+    void *state;                   /* the handler's own state while it answers later */
+    void *deferred;                /* the purgatory entry of a request that answers later */
     void (*cancel)(struct ml_request *req); /* frees `deferred` if the connection closes first */
     TAILQ_ENTRY(ml_request) link;
 } ml_request;
