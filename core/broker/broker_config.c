@@ -390,7 +390,8 @@ int ml_broker_config_load(ml_broker_config *c, const char *path, int n_overrides
             if (strcmp(ml_props_key(p, i), keys[k].name) != 0) continue;
             if (apply(c, &keys[k], ml_props_value(p, i), reason, sizeof reason) < 0) {
                 where(p, i, loc, sizeof loc);
-                rc = ml_err_set(err, ML_EINVAL, "%s: %s: %s", loc, keys[k].name, reason);
+                rc = ml_err_set(err, ML_EINVAL, "%s%s %s: %s", loc, ml_props_line(p, i) > 0 ? ":" : "", keys[k].name,
+                                reason);
                 goto done;
             }
             if (keys[k].kind == K_ADVERTISED) advertised_given = 1;
