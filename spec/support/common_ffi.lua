@@ -82,9 +82,11 @@ local lib = common.lib
 if not has_all(lib) then
   local dir = common.root .. "/" .. common.build .. "/priv"
   local so = dir .. "/libmoonlog_common.so"
+  local san = ({ address = "-fsanitize=address,undefined -fno-omit-frame-pointer",
+                 thread = "-fsanitize=thread" })[os.getenv("SANITIZE") or ""] or ""
   local cmd = table.concat({
     "cd '" .. common.root .. "' && mkdir -p '" .. dir .. "' &&",
-    "cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fPIC -shared -Icore -o '" .. so .. "'",
+    "cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fPIC -shared " .. san .. " -Icore -o '" .. so .. "'",
     "core/common/*.c core/storage/log_config.c core/broker/broker_config.c -lzstd -llz4 -lz -lsnappy",
   }, " ")
   local rc = os.execute(cmd)
