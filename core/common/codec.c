@@ -31,10 +31,11 @@ static size_t out_limit(const ml_writer *w, size_t max_out) {
 }
 
 /* Makes free space after w->len for up to `want` bytes without letting the buffer grow past
- * `limit` bytes, and tells how much may be written (0 once the limit is reached). */
+ * `limit` bytes, and tells how much may be written (at least 1, or 0 once the limit is reached). */
 static int out_room(ml_writer *w, size_t limit, size_t want, size_t *room, ml_err *err) {
     if (w->err) return ml_err_set(err, ML_ENOMEM, "out of memory for the decompressed data");
     size_t left = limit - w->len;
+    if (want == 0) want = 1; /* room is 0 only at the limit */
     if (want > left) want = left;
     if (w->cap - w->len < want) {
         size_t cap = w->cap ? w->cap : 256;

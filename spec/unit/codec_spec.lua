@@ -147,6 +147,8 @@ describe("codec wire formats", function()
     for _, codec in ipairs({ c.GZIP, c.ZSTD, c.LZ4 }) do
       local z = assert(c.compress(codec, "first;")) .. assert(c.compress(codec, "")) .. assert(c.compress(codec, "second"))
       assert.equal("first;second", (c.decompress(codec, z)))
+      z = assert(c.compress(codec, "")) .. assert(c.compress(codec, "after an empty one"))
+      assert.equal("after an empty one", (c.decompress(codec, z, 18)))
     end
     if have("gzip") then
       local z = c.pipe("gzip -c", "one ") .. c.pipe("gzip -c", "two")
