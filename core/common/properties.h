@@ -11,6 +11,7 @@
  *     blanks are dropped
  *   - escapes in keys and values: \t \n \r \f \uXXXX (written out as UTF-8, surrogate pairs joined),
  *     and a backslash before any other character stands for that character (\\ \= \: \# \ )
+ * Bytes are kept as they are (UTF-8 text stays UTF-8; Java reads the file as ISO-8859-1).
  * One difference, on purpose: trailing blanks of a value are dropped (Java keeps them; Kafka trims
  * every value it parses, so the result is the same), unless escaped ("a\ ").
  * The same key given twice keeps its first position and takes the later value and line. */
