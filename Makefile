@@ -42,6 +42,9 @@ BROKER_OBJ  := $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(STORAGE_SRC) $(BROKER_SRC
 
 all: $(B)/moonlogd $(B)/libmoonlog.so $(B)/libmoonlog.a $(B)/libmoonlogd.so
 
+# Generated files are not intermediates: make must never delete them after a build.
+.SECONDARY: $(GEN_C) $(GEN_H)
+
 $(B)/gen/proto/%.c $(B)/gen/proto/%.h: core/proto/defs/%.lua core/proto/gen.lua
 	@mkdir -p $(B)/gen/proto
 	luajit core/proto/gen.lua $< $(B)/gen/proto

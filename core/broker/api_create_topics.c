@@ -24,7 +24,7 @@ typedef struct topic_plan {
 
 static int16_t fail(ml_request *req, ml_creatable_topic_result *r, int16_t code, const char *fmt, const char *a,
                     long b, long c) {
-    char msg[300];
+    char msg[512];
     snprintf(msg, sizeof msg, fmt, a, b, c);
     r->error_message = ml_req_string(req, msg);
     r->error_code = code;
@@ -63,7 +63,7 @@ static int check_configs(ml_request *req, const ml_creatable_topic *t, ml_creata
     p->values = ml_req_array(req, n, sizeof *p->values);
     if (!p->names || !p->values) return ML_KERR_UNKNOWN_SERVER_ERROR;
     for (int32_t i = 0; i < n; i++) {
-        const ml_creatable_topic_config *c = &t->configs[i];
+        const ml_createable_topic_config *c = &t->configs[i];
         char *name = arena_cstr(req, c->name), *value = arena_cstr(req, c->value);
         if (!name || !value) return ML_KERR_UNKNOWN_SERVER_ERROR;
         if (c->value.len < 0)

@@ -9,6 +9,7 @@
 #include "broker/request.h"
 
 struct bufferevent;
+struct sockaddr;
 struct ml_server;
 
 typedef struct ml_conn {
