@@ -131,7 +131,7 @@ local SLICES = { string = true, bytes = true, records = true }
 local C_KEYWORDS = {}
 for w in ([[auto break case char const continue default do double else enum extern float for goto
   if inline int long register restrict return short signed sizeof static struct switch typedef
-  union unsigned void volatile while version flex out in r w a]]):gmatch("%S+") do
+  union unsigned void volatile while _Bool _Complex _Imaginary]]):gmatch("%S+") do
   C_KEYWORDS[w] = true
 end
 
