@@ -442,13 +442,19 @@ end
 ---------------------------------------------------------------------------------------------
 
 describe("protocol codecs", function()
-  it("cover the nine APIs the broker advertises, with their keys and version ranges", function()
-    assert.same({ "api_versions", "create_partitions", "create_topics", "delete_topics", "describe_configs",
-      "fetch", "list_offsets", "metadata", "produce" }, P.apis)
+  it("cover the APIs the broker advertises, with their keys and version ranges", function()
+    assert.same({ "api_versions", "create_partitions", "create_topics", "delete_groups", "delete_topics",
+      "describe_configs", "describe_groups", "fetch", "find_coordinator", "heartbeat", "join_group", "leave_group",
+      "list_groups", "list_offsets", "metadata", "offset_commit", "offset_fetch", "produce", "sync_group" }, P.apis)
     local want = {
       api_versions = { 18, 0, 3, 3 }, metadata = { 3, 0, 9, 9 }, produce = { 0, 3, 9, 9 },
       fetch = { 1, 4, 12, 12 }, list_offsets = { 2, 0, 5, 32767 }, create_topics = { 19, 0, 5, 5 },
       delete_topics = { 20, 0, 4, 4 }, create_partitions = { 37, 0, 2, 2 }, describe_configs = { 32, 0, 4, 4 },
+      -- consumer groups (issue 3)
+      offset_commit = { 8, 0, 8, 8 }, offset_fetch = { 9, 0, 7, 6 }, find_coordinator = { 10, 0, 3, 3 },
+      join_group = { 11, 0, 7, 6 }, heartbeat = { 12, 0, 4, 4 }, leave_group = { 13, 0, 4, 4 },
+      sync_group = { 14, 0, 5, 4 }, describe_groups = { 15, 0, 5, 5 }, list_groups = { 16, 0, 4, 3 },
+      delete_groups = { 42, 0, 2, 2 },
     }
     for api, w in pairs(want) do
       local up = "ML_API_" .. api:upper()
