@@ -1,43 +1,68 @@
 #!/usr/bin/env bash
-# make bench: the broker's own cost beside the machine's loopback limit, measured in one run.
-# Prints median figures over ROUNDS rounds (the machine is shared and noisy) and the ratios.
+# make bench: the broker's own cost beside the machine's limits, all measured in one run.
+# Prints median figures over ROUNDS rounds (the machine is shared and noisy) and the ratios:
+#   - loopback TCP bandwidth (iperf3): the network limit for both directions;
+#   - buffered file writes (dd into the log dir's filesystem): the limit of any durable ingest;
+#   - moonlogd with the pre-built load generator (scripts/loadgen.c): produce and fetch, with
+#     the logs on disk and, to show the broker's own cost without the disk, on tmpfs;
+#   - kcat (librdkafka) producing and consuming through the same broker, as a client reference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${MOONLOG_BUILD:-build}
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-5}
+KCAT_RECORDS=${KCAT_RECORDS:-500000}
 dir=$(mktemp -d /tmp/moonlog-bench.XXXXXX)
+shm=""
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then shm=$(mktemp -d /dev/shm/moonlog-bench.XXXXXX); fi
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    rm -rf "$dir" ${shm:+"$shm"}
+}
 trap cleanup EXIT
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-field() { sed -nE "s/.*$1=([0-9.]+).*/\1/p"; }
+field() { sed -nE "s|.*$1=([0-9.]+).*|\1|p"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "-" }'; }
+now() { date +%s.%N; }
+
+# Starts a broker with its logs under $1 (more arguments go to moonlogd); sets $hp to its address and appends its pid to pids.
+start_broker() {
+    local data=$1 log=$1/broker.log
+    shift
+    mkdir -p "$data"
+    "$B/moonlogd" --override listeners=PLAINTEXT://127.0.0.1:0 --override "log.dirs=$data/logs" "$@" 2>"$log" &
+    pids+=($!)
+    for _ in $(seq 200); do grep -q "listening on" "$log" && break; sleep 0.05; done
+    hp=127.0.0.1:$(sed -nE 's/.*listening on [^ ]*:([0-9]+).*/\1/p' "$log" | head -n 1)
+}
 
 # Loopback TCP bandwidth: iperf3 against itself on a free port.
 iport=$(( 20000 + RANDOM % 20000 ))
-loop=()
+loop=(); ddw=()
 for r in $(seq "$ROUNDS"); do
     iperf3 -s -1 -p "$iport" >/dev/null 2>&1 & ip=$!
     sleep 0.3
     bps=$(iperf3 -c 127.0.0.1 -p "$iport" -t "$SECS" -J | sed -nE 's/.*"bits_per_second":[[:space:]]*([0-9.e+]+).*/\1/p' | tail -n 1)
     wait "$ip" || true
     loop+=("$(awk -v b="$bps" 'BEGIN {printf "%.1f", b / 8 / 1e6}')")
+    # Buffered writes of 2 GB into the log dir's filesystem, as the broker does them (no fsync).
+    t0=$(now); dd if=/dev/zero of="$dir/dd.bin" bs=1M count=2000 status=none; t1=$(now); rm -f "$dir/dd.bin"
+    ddw+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", 2000 * 1048576 / (b - a) / 1e6}')")
 done
 loop_mbs=$(printf '%s\n' "${loop[@]}" | median)
+dd_mbs=$(printf '%s\n' "${ddw[@]}" | median)
 
-"$B/moonlogd" --override listeners=PLAINTEXT://127.0.0.1:0 --override "log.dirs=$dir/data" 2>"$dir/broker.log" &
-pids+=($!)
-for _ in $(seq 200); do grep -q "listening on" "$dir/broker.log" && break; sleep 0.05; done
-port=$(sed -nE 's/.*listening on [^ ]*:([0-9]+).*/\1/p' "$dir/broker.log" | head -n 1)
-hp=127.0.0.1:$port
-"$B/loadgen" create "$hp" bench 4
-
+start_broker "$dir/disk"
+disk_hp=$hp
+disk_pid=${pids[-1]}
+"$B/loadgen" create "$disk_hp" bench 4
 prod=(); fetchr=(); prec=(); p99=()
 for r in $(seq "$ROUNDS"); do
-    line=$("$B/loadgen" produce "$hp" bench 4 "$SECS" 4)
+    line=$("$B/loadgen" produce "$disk_hp" bench 4 "$SECS" 4)
     prod+=("$(field MB/s <<<"$line")"); prec+=("$(field records/s <<<"$line")"); p99+=("$(field p99_ms <<<"$line")")
-    line=$("$B/loadgen" fetch "$hp" bench 4 "$SECS")
+    line=$("$B/loadgen" fetch "$disk_hp" bench 4 "$SECS")
     fetchr+=("$(field MB/s <<<"$line")")
 done
 prod_mbs=$(printf '%s\n' "${prod[@]}" | median)
@@ -45,15 +70,51 @@ fetch_mbs=$(printf '%s\n' "${fetchr[@]}" | median)
 prod_rps=$(printf '%s\n' "${prec[@]}" | median)
 prod_p99=$(printf '%s\n' "${p99[@]}" | median)
 
-# Resident memory with 1,000 partitions, each holding one small batch.
-"$B/loadgen" create "$hp" wide 1000
-rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/${pids[0]}/status")
+shm_mbs="-"
+if [ -n "$shm" ]; then
+    # Retention keeps tmpfs (memory) from filling: 256 MiB per partition, checked every second.
+    start_broker "$shm" --override log.retention.bytes=268435456 --override log.segment.bytes=67108864 \
+        --override log.retention.check.interval.ms=1000
+    "$B/loadgen" create "$hp" bench 4
+    shmp=()
+    for r in $(seq "$ROUNDS"); do
+        shmp+=("$(field MB/s <<<"$("$B/loadgen" produce "$hp" bench 4 "$SECS" 4)")")
+    done
+    shm_mbs=$(printf '%s\n' "${shmp[@]}" | median)
+    kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
+    rm -rf "$shm"/logs
+fi
 
-printf '\n%-40s %12s %12s\n' "figure (median of $ROUNDS rounds)" "value" "ratio"
-printf '%-40s %12s %12s\n' "loopback TCP (iperf3), MB/s" "$loop_mbs" "1.00"
-printf '%-40s %12s %12s\n' "produce ingest, MB/s (acks=1, 1 MiB)" "$prod_mbs" "$(awk -v a="$prod_mbs" -v b="$loop_mbs" 'BEGIN{printf "%.2f", a/b}')"
-printf '%-40s %12s %12s\n' "produce ingest, records/s" "$prod_rps" ""
-printf '%-40s %12s %12s\n' "produce request p99, ms" "$prod_p99" ""
-printf '%-40s %12s %12s\n' "fetch, MB/s (8 MiB responses)" "$fetch_mbs" "$(awk -v a="$fetch_mbs" -v b="$loop_mbs" 'BEGIN{printf "%.2f", a/b}')"
-printf '%-40s %12s %12s\n' "broker RSS with 1,000 partitions, MiB" "$(awk -v k="$rss_kb" 'BEGIN{printf "%.1f", k/1024}')" "goal < 64"
+# kcat through the same broker: KCAT_RECORDS records of 100 bytes in, then all of them out.
+awk -v n="$KCAT_RECORDS" 'BEGIN { v = sprintf("%0100d", 0); for (i = 0; i < n; i++) print v }' >"$dir/records.txt"
+bytes=$(( KCAT_RECORDS * 100 ))
+kp=(); kc=()
+for r in $(seq "$ROUNDS"); do
+    t0=$(now)
+    kcat -P -b "$disk_hp" -t "kcat$r" -X linger.ms=5 -X batch.num.messages=10000 <"$dir/records.txt"
+    t1=$(now)
+    kcat -C -b "$disk_hp" -t "kcat$r" -o beginning -e -q >/dev/null
+    t2=$(now)
+    kp+=("$(awk -v a="$t0" -v b="$t1" -v n="$bytes" 'BEGIN {printf "%.1f", n / (b - a) / 1e6}')")
+    kc+=("$(awk -v a="$t1" -v b="$t2" -v n="$bytes" 'BEGIN {printf "%.1f", n / (b - a) / 1e6}')")
+done
+kp_mbs=$(printf '%s\n' "${kp[@]}" | median)
+kc_mbs=$(printf '%s\n' "${kc[@]}" | median)
+
+# Resident memory with 1,000 more partitions.
+"$B/loadgen" create "$disk_hp" wide 1000
+rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$disk_pid/status")
+
+printf '\n%-52s %10s %18s\n' "figure (median of $ROUNDS rounds)" "value" "ratio"
+printf '%-52s %10s %18s\n' "loopback TCP (iperf3), MB/s" "$loop_mbs" "1.00 (loopback)"
+printf '%-52s %10s %18s\n' "buffered file writes (dd, log dir's fs), MB/s" "$dd_mbs" "$(ratio "$dd_mbs" "$loop_mbs") (loopback)"
+printf '%-52s %10s %18s\n' "produce ingest, logs on disk, MB/s (acks=1, 1 MiB)" "$prod_mbs" "$(ratio "$prod_mbs" "$loop_mbs") (loopback)"
+printf '%-52s %10s %18s\n' "  same, against the file-write limit" "" "$(ratio "$prod_mbs" "$dd_mbs") (dd)"
+printf '%-52s %10s %18s\n' "produce ingest, logs on tmpfs, MB/s" "$shm_mbs" "$(ratio "$shm_mbs" "$loop_mbs") (loopback)"
+printf '%-52s %10s %18s\n' "produce ingest, records/s (100-byte records)" "$prod_rps" ""
+printf '%-52s %10s %18s\n' "produce request p99, ms" "$prod_p99" ""
+printf '%-52s %10s %18s\n' "fetch, MB/s (sendfile, 8 MiB responses)" "$fetch_mbs" "$(ratio "$fetch_mbs" "$loop_mbs") (loopback)"
+printf '%-52s %10s %18s\n' "kcat -P through moonlogd, MB/s" "$kp_mbs" "$(ratio "$prod_mbs" "$kp_mbs") (loadgen/kcat)"
+printf '%-52s %10s %18s\n' "kcat -C through moonlogd, MB/s" "$kc_mbs" "$(ratio "$fetch_mbs" "$kc_mbs") (loadgen/kcat)"
+printf '%-52s %10s %18s\n' "broker RSS with 1,000 partitions, MiB" "$(awk -v k="$rss_kb" 'BEGIN{printf "%.1f", k/1024}')" "goal < 64"
 echo "goals: ingest >= 0.60 and fetch >= 0.90 of loopback"

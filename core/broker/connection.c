@@ -24,6 +24,7 @@
  * responses slowly cannot make the broker buffer without bound. */
 #define ML_CONN_MAX_QUEUED 512
 #define ML_CONN_MAX_OUTPUT (32u * 1024 * 1024)
+#define ML_CONN_MAX_SINGLE_IO (4 * 1024 * 1024)
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
@@ -63,6 +64,10 @@ int ml_conn_open(ml_server *server, int fd, const struct sockaddr *addr, int add
         free(c);
         return ML_ENOMEM;
     }
+    /* libevent reads and writes at most 16 KiB per callback by default: a 1 MiB Produce would take
+     * 64 loop turns, a Fetch response as many writes. Let one turn move a whole request. */
+    bufferevent_set_max_single_read(c->bev, ML_CONN_MAX_SINGLE_IO);
+    bufferevent_set_max_single_write(c->bev, ML_CONN_MAX_SINGLE_IO);
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     TAILQ_INSERT_TAIL(&server->conns, c, link);
