@@ -57,10 +57,26 @@ end
 function Broker:kill9()
   self.proc:signal(process.SIGKILL)
   self.proc:wait(10)
+  self:check_sanitizers()
+end
+
+-- Under SANITIZE=address|thread a sanitizer report in the broker's log fails the spec that
+-- started it, even when the client side saw nothing wrong.
+local SANITIZER_MARKS = { "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+  "runtime error:" }
+
+function Broker:check_sanitizers()
+  local text = self:log_text()
+  for _, mark in ipairs(SANITIZER_MARKS) do
+    local at = text:find(mark, 1, true)
+    if at then error("moonlogd sanitizer report in " .. self.log .. ":\n" .. text:sub(at, at + 2000), 2) end
+  end
 end
 
 function Broker:stop_process()
-  return self.proc:stop(20)
+  local st = self.proc:stop(20)
+  self:check_sanitizers()
+  return st
 end
 
 function Broker:stop()
