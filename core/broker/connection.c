@@ -69,6 +69,11 @@ int ml_conn_open(ml_server *server, int fd, const struct sockaddr *addr, int add
     bufferevent_set_max_single_read(c->bev, ML_CONN_MAX_SINGLE_IO);
     bufferevent_set_max_single_write(c->bev, ML_CONN_MAX_SINGLE_IO);
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    int64_t idle = server->config->connections_max_idle_ms;
+    if (idle > 0) {
+        struct timeval tv = {(time_t)(idle / 1000), (suseconds_t)((idle % 1000) * 1000)};
+        bufferevent_set_timeouts(c->bev, &tv, NULL);
+    }
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     TAILQ_INSERT_TAIL(&server->conns, c, link);
     server->n_conns++;
@@ -287,6 +292,16 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg) {
     ml_conn *c = arg;
     if (what & BEV_EVENT_EOF) {
         ml_debug("connection from %s closed by the client", c->peer);
+        ml_conn_close(c, NULL);
+    } else if (what & BEV_EVENT_TIMEOUT) {
+        /* Nothing read for connections.max.idle.ms. A client waiting on a long poll or reading
+         * its responses is not idle: keep it. */
+        if (c->queued > 0 || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+            if (!c->read_paused) bufferevent_enable(c->bev, EV_READ);
+            return;
+        }
+        ml_info("closing connection from %s: idle for connections.max.idle.ms (%lld ms)", c->peer,
+                (long long)c->server->config->connections_max_idle_ms);
         ml_conn_close(c, NULL);
     } else if (what & BEV_EVENT_ERROR) {
         char why[128];
