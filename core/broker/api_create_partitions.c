@@ -29,6 +29,13 @@ static void grow_one(ml_request *req, const ml_create_partitions_topic *t, int v
         r->error_message = ml_req_string(req, msg);
         return;
     }
+    if (t->count > ML_TOPIC_MAX_PARTITIONS) {
+        snprintf(msg, sizeof msg, "A topic has at most %d partitions (requested %d).", ML_TOPIC_MAX_PARTITIONS,
+                 t->count);
+        r->error_code = ML_KERR_INVALID_PARTITIONS;
+        r->error_message = ml_req_string(req, msg);
+        return;
+    }
     for (int32_t i = 0; i < t->n_assignments; i++) {
         const ml_create_partitions_assignment *a = &t->assignments[i];
         if (a->n_broker_ids != 1 || a->broker_ids[0] != s->config->broker_id) {

@@ -99,6 +99,9 @@ static int plan_topic(ml_request *req, const ml_creatable_topic *t, ml_creatable
         if (p->partitions <= 0)
             return fail(req, r, ML_KERR_INVALID_PARTITIONS, "Topic %s: number of partitions must be larger than 0 (got %ld)",
                         p->name, p->partitions, 0);
+        if (p->partitions > ML_TOPIC_MAX_PARTITIONS)
+            return fail(req, r, ML_KERR_INVALID_PARTITIONS, "Topic %s: at most %ld partitions (got %ld)", p->name,
+                        ML_TOPIC_MAX_PARTITIONS, p->partitions);
         if (p->replication <= 0)
             return fail(req, r, ML_KERR_INVALID_REPLICATION_FACTOR,
                         "Topic %s: replication factor must be larger than 0 (got %ld)", p->name, p->replication, 0);

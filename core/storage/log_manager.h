@@ -20,6 +20,8 @@
 #include "storage/partition_log.h"
 
 #define ML_TOPIC_CONFIG_DIR "topic-configs"
+/* The most partitions one topic may have (a sanity bound on CreateTopics/CreatePartitions). */
+#define ML_TOPIC_MAX_PARTITIONS 100000
 
 typedef struct ml_log_manager ml_log_manager;
 
