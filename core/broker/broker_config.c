@@ -75,6 +75,10 @@ static const key_def keys[] = {
      0, NULL, "How often the recovery-point checkpoint is written."},
     {"group.initial.rebalance.delay.ms", K_I64, F(group_initial_rebalance_delay_ms), 0, INT32_MAX, NULL, 1, 0, NULL,
      "How long a new consumer group waits for more members before its first rebalance."},
+    {"group.min.session.timeout.ms", K_I32, F(group_min_session_timeout_ms), 0, INT32_MAX, NULL, 1, 0, NULL,
+     "Smallest session.timeout.ms a group member may ask for (INVALID_SESSION_TIMEOUT below)."},
+    {"group.max.session.timeout.ms", K_I32, F(group_max_session_timeout_ms), 0, INT32_MAX, NULL, 1, 0, NULL,
+     "Largest session.timeout.ms a group member may ask for (INVALID_SESSION_TIMEOUT above)."},
     {"offsets.topic.num.partitions", K_I32, F(offsets_topic_num_partitions), 1, INT32_MAX, NULL, 1, 0, NULL,
      "Partitions of `__consumer_offsets` (fixed once the topic exists)."},
     {"offsets.topic.replication.factor", K_I32, F(offsets_topic_replication_factor), 1, INT16_MAX, NULL, 1, 0, NULL,
@@ -155,6 +159,8 @@ void ml_broker_config_init(ml_broker_config *c) {
     c->log_flush_scheduler_interval_ms = 1000;
     c->log_flush_offset_checkpoint_interval_ms = 60000;
     c->group_initial_rebalance_delay_ms = 3000;
+    c->group_min_session_timeout_ms = 6000;
+    c->group_max_session_timeout_ms = 1800000;
     c->offsets_topic_num_partitions = 50;
     c->offsets_topic_replication_factor = 1;
     c->offsets_retention_minutes = 10080;
@@ -368,6 +374,35 @@ static int add_overrides(ml_props *p, int n, const char *const *overrides, ml_er
     return ML_OK;
 }
 
+/* Kafka broker keys that a Kafka server.properties commonly holds but that mean nothing to one
+ * moonlog broker (threads, ZooKeeper, KRaft, security, replication tuning): accepted with a
+ * warning, so an existing file still works. Any other unknown key is an error. */
+static const char *const kafka_unused[] = {
+    "zookeeper.connect", "zookeeper.connection.timeout.ms", "zookeeper.session.timeout.ms",
+    "num.network.threads", "num.io.threads", "background.threads", "num.recovery.threads.per.data.dir",
+    "num.replica.fetchers", "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "socket.listen.backlog.size",
+    "queued.max.requests", "max.connections", "max.connections.per.ip", "listener.security.protocol.map",
+    "inter.broker.listener.name", "security.inter.broker.protocol", "controller.listener.names", "process.roles",
+    "node.id", "controller.quorum.voters", "broker.rack", "reserved.broker.max.id", "inter.broker.protocol.version",
+    "log.message.format.version", "log.preallocate", "log.cleaner.enable", "log.cleaner.threads",
+    "log.cleaner.dedupe.buffer.size", "log.cleaner.delete.retention.ms", "log.segment.delete.delay.ms",
+    "replica.fetch.max.bytes", "replica.lag.time.max.ms", "replica.socket.timeout.ms",
+    "replica.high.watermark.checkpoint.interval.ms", "auto.leader.rebalance.enable", "controlled.shutdown.enable",
+    "transaction.state.log.replication.factor", "transaction.state.log.min.isr", "transaction.max.timeout.ms",
+    "offsets.commit.timeout.ms", "offsets.load.buffer.size", "group.max.size", "metric.reporters",
+    "authorizer.class.name", "super.users", "fetch.purgatory.purge.interval.requests",
+    "producer.purgatory.purge.interval.requests", "delete.records.purgatory.purge.interval.requests",
+};
+static const char *const kafka_unused_prefixes[] = {"ssl.", "sasl.", "listener.name.", "metrics.", "quota."};
+
+static int kafka_key_unused(const char *key) {
+    for (size_t i = 0; i < sizeof kafka_unused / sizeof kafka_unused[0]; i++)
+        if (strcmp(key, kafka_unused[i]) == 0) return 1;
+    for (size_t i = 0; i < sizeof kafka_unused_prefixes / sizeof kafka_unused_prefixes[0]; i++)
+        if (strncmp(key, kafka_unused_prefixes[i], strlen(kafka_unused_prefixes[i])) == 0) return 1;
+    return 0;
+}
+
 int ml_broker_config_load(ml_broker_config *c, const char *path, int n_overrides, const char *const *overrides,
                           ml_err *err) {
     ml_props *p = NULL;
@@ -380,9 +415,17 @@ int ml_broker_config_load(ml_broker_config *c, const char *path, int n_overrides
     if ((rc = add_overrides(p, n_overrides, overrides, err)) < 0) goto done;
     char loc[300], reason[300];
     for (int i = 0; i < ml_props_count(p); i++) {
-        if (find_key(ml_props_key(p, i))) continue;
+        const char *key = ml_props_key(p, i);
+        if (find_key(key)) continue;
         where(p, i, loc, sizeof loc);
-        ml_warn("%s: unknown broker config '%s' ignored", loc, ml_props_key(p, i));
+        if (kafka_key_unused(key)) {
+            ml_warn("%s: Kafka broker config '%s' has no effect in moonlog; ignored", loc, key);
+            continue;
+        }
+        /* A typo (log.retention.hour) must not silently fall back to a default. */
+        rc = ml_err_set(err, ML_EINVAL, "%s%s %s: unknown broker config key (moonlogd --help-config lists them)",
+                        loc, ml_props_line(p, i) > 0 ? ":" : "", key);
+        goto done;
     }
     int advertised_given = 0;
     for (int k = 0; k < N_KEYS; k++) {

@@ -41,6 +41,8 @@ typedef struct ml_broker_config {
     int64_t log_flush_scheduler_interval_ms;         /* 1000 (see above) */
     int64_t log_flush_offset_checkpoint_interval_ms; /* 60000 */
     int64_t group_initial_rebalance_delay_ms;        /* 3000 */
+    int32_t group_min_session_timeout_ms;            /* 6000 */
+    int32_t group_max_session_timeout_ms;            /* 1800000 */
     int32_t offsets_topic_num_partitions;            /* 50 */
     int32_t offsets_topic_replication_factor;        /* 1 (see above) */
     int64_t offsets_retention_minutes;               /* 10080 */

@@ -122,11 +122,15 @@ function M.write_file(path, data)
 end
 
 -- Runs a shell command, returns (ok, output).
+-- Runs a shell command; returns (exit status was 0, its output with stderr). LuaJIT's popen
+-- close() does not report the exit status, so the command reports it on a last line of its own.
 function M.sh(cmd)
-  local f = io.popen(cmd .. " 2>&1")
+  local f = io.popen("{ " .. cmd .. "\n} 2>&1; echo \"__moonlog_exit=$?\"")
   local out = f:read("*a")
-  local ok, _, code = f:close()
-  return ok == true or code == 0, out
+  f:close()
+  local body, code = out:match("^(.*)__moonlog_exit=(%d+)\n?$")
+  if not code then return false, out end
+  return tonumber(code) == 0, body
 end
 
 function M.tmpdir(prefix)

@@ -213,13 +213,14 @@ describe("broker config loading", function()
     assert.equal(2, load("log.level=warn\n")[0].log_level)
   end)
 
-  it("accepts an unknown key with a warning naming it and where it is", function()
+  it("accepts Kafka's keys that mean nothing here with a warning naming each and where it is", function()
     local cfg, logged, path = load("broker.id=1\nzookeeper.connect=localhost:2181\nnum.network.threads=3\n",
-                                   { "some.plugin.key=x" })
+                                   { "ssl.keystore.location=/x" })
     assert.equal(1, cfg[0].broker_id)
-    assert.matches(path .. ":2: unknown broker config 'zookeeper.connect' ignored", logged, 1, true)
-    assert.matches(path .. ":3: unknown broker config 'num.network.threads' ignored", logged, 1, true)
-    assert.matches("--override: unknown broker config 'some.plugin.key' ignored", logged, 1, true)
+    assert.matches(path .. ":2: Kafka broker config 'zookeeper.connect' has no effect in moonlog; ignored", logged, 1, true)
+    assert.matches(path .. ":3: Kafka broker config 'num.network.threads' has no effect in moonlog; ignored", logged, 1,
+                   true)
+    assert.matches("--override: Kafka broker config 'ssl.keystore.location' has no effect", logged, 1, true)
     assert.matches("WARN", logged)
   end)
 end)
@@ -228,6 +229,7 @@ describe("broker config errors", function()
   -- Each bad value, alone on line 3 of a file; the message must be "path:3: key: reason".
   local cases = {
     { "log.segment.bytes=abc", "log.segment.bytes: 'abc' is not an integer" },
+    { "log.retention.hour=1", "log.retention.hour: unknown broker config key" },
     { "log.segment.bytes=13", "log.segment.bytes: '13' is out of range: it must be at least 14" },
     { "log.segment.bytes=2147483648", "log.segment.bytes: '2147483648' is out of range: it must be at least 14" },
     { "num.partitions=0", "num.partitions: '0' is out of range: it must be at least 1" },
@@ -274,6 +276,14 @@ describe("broker config errors", function()
     assert.is_nil(cfg)
     assert.equal(c.EINVAL, rc)
     assert.equal("--override num.partitions: 'x' is not an integer", msg)
+  end)
+
+  it("refuses an unknown key given as an override", function()
+    local cfg, rc, msg = load(nil, { "some.plugin.key=x" })
+    assert.is_nil(cfg)
+    assert.equal(c.EINVAL, rc)
+    local want = "--override some.plugin.key: unknown broker config key"
+    assert.equal(want, msg:sub(1, #want))
   end)
 
   it("refuses a malformed override", function()
