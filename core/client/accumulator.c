@@ -1,0 +1,190 @@
+/* The record accumulator: one queue of batches per partition. send() encodes each record
+ * straight into its partition's open batch (RecordBatch v2 record format, deltas against the
+ * batch's first record); the I/O thread takes whole batches, adds the header and compresses. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client_error.h"
+#include "client/producer_int.h"
+#include "common/codec.h"
+#include "proto/record_batch.h"
+
+ml_topic *ml_acc_topic(moonlog_producer *p, const char *name, int create) {
+    for (ml_topic *t = p->topics; t; t = t->next)
+        if (strcmp(t->name, name) == 0) return t;
+    if (!create) return NULL;
+    ml_topic *t = calloc(1, sizeof *t);
+    if (!t || !(t->name = strdup(name))) {
+        free(t);
+        return NULL;
+    }
+    t->sticky = -1;
+    t->next = p->topics;
+    p->topics = t;
+    return t;
+}
+
+int ml_acc_set_partitions(ml_topic *t, int32_t n) {
+    if (n <= t->n_partitions) return 0; /* partitions are never removed in Kafka */
+    ml_tp **parts = realloc(t->parts, (size_t)n * sizeof *parts);
+    if (!parts) return -1;
+    t->parts = parts;
+    for (int32_t i = t->n_partitions; i < n; i++) {
+        ml_tp *tp = calloc(1, sizeof *tp);
+        if (!tp) return -1;
+        tp->topic = t;
+        tp->partition = i;
+        tp->leader = -1;
+        parts[i] = tp;
+        t->n_partitions = i + 1;
+    }
+    return 0;
+}
+
+static size_t bytes_size(int32_t len) { return (size_t)ml_varlong_size(len < 0 ? -1 : len) + (len > 0 ? (size_t)len : 0); }
+
+size_t ml_acc_record_size(const void *key, int32_t key_len, const void *value, int32_t value_len,
+                          const moonlog_header *h, int32_t n_headers) {
+    size_t n = 5 + 1 + 10 + 5 + bytes_size(key ? key_len : -1) + bytes_size(value ? value_len : -1) + 5;
+    for (int32_t i = 0; i < n_headers; i++)
+        n += bytes_size((int32_t)strlen(h[i].key)) + bytes_size(h[i].value ? h[i].value_len : -1);
+    return n + sizeof(ml_prec);
+}
+
+static void write_bytes(ml_writer *w, const void *p, int32_t len) {
+    if (!p) len = -1;
+    ml_write_varint(w, len);
+    if (len > 0) ml_write_raw(w, p, (size_t)len);
+}
+
+static void encode_record(ml_writer *w, int64_t ts_delta, int32_t offset_delta, const void *key, int32_t key_len,
+                          const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers) {
+    if (!key) key_len = -1;
+    if (!value) value_len = -1;
+    size_t body = 1 + (size_t)ml_varlong_size(ts_delta) + (size_t)ml_varlong_size(offset_delta) + bytes_size(key_len) +
+                  bytes_size(value_len) + (size_t)ml_varlong_size(n_headers);
+    for (int32_t i = 0; i < n_headers; i++)
+        body += bytes_size((int32_t)strlen(h[i].key)) + bytes_size(h[i].value ? h[i].value_len : -1);
+    ml_write_varint(w, (int32_t)body);
+    ml_write_i8(w, 0);
+    ml_write_varlong(w, ts_delta);
+    ml_write_varint(w, offset_delta);
+    write_bytes(w, key, key_len);
+    write_bytes(w, value, value_len);
+    ml_write_varint(w, n_headers);
+    for (int32_t i = 0; i < n_headers; i++) {
+        write_bytes(w, h[i].key, (int32_t)strlen(h[i].key));
+        write_bytes(w, h[i].value, h[i].value_len);
+    }
+}
+
+static ml_batch *batch_new(ml_tp *tp, int64_t now_ms, int64_t ts) {
+    ml_batch *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->tp = tp;
+    b->created_ms = now_ms;
+    b->base_ts = b->max_ts = ts;
+    ml_writer_init(&b->recs, 256);
+    return b;
+}
+
+int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
+                  int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
+                  int64_t now_ms, int *new_batch, int *now_full) {
+    ml_batch *b = tp->tail;
+    size_t limit = (size_t)p->conf.batch_size;
+    *new_batch = 0;
+    if (!b || b->full || b->wire || (b->count > 0 && b->recs.len + mem > limit)) {
+        if (b) b->full = 1;
+        b = batch_new(tp, now_ms, prec->timestamp);
+        if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
+        if (tp->tail) tp->tail->next = b;
+        else tp->head = b;
+        tp->tail = b;
+        *new_batch = 1;
+    }
+    if (b->count == b->cap) {
+        int32_t cap = b->cap ? b->cap * 2 : 16;
+        ml_prec *n = realloc(b->precs, (size_t)cap * sizeof *n);
+        if (!n) return MOONLOG_ERR_BUFFER_EXHAUSTED;
+        b->precs = n;
+        b->cap = cap;
+    }
+    encode_record(&b->recs, prec->timestamp - b->base_ts, b->count, key, key_len, value, value_len, h, n_headers);
+    if (b->recs.err) return MOONLOG_ERR_BUFFER_EXHAUSTED;
+    b->precs[b->count++] = *prec;
+    if (prec->timestamp > b->max_ts) b->max_ts = prec->timestamp;
+    b->mem += mem;
+    if (b->recs.len + ML_RB_HEADER_SIZE >= limit) b->full = 1;
+    *now_full = b->full;
+    return 0;
+}
+
+int ml_acc_build(moonlog_producer *p, ml_batch *b, moonlog_error *err) {
+    if (b->wire) return 0;
+    ml_writer w;
+    ml_writer_init(&w, ML_RB_HEADER_SIZE + b->recs.len);
+    uint8_t hdr[ML_RB_HEADER_SIZE] = {0};
+    ml_write_raw(&w, hdr, sizeof hdr);
+    int codec = p->conf.compression;
+    if (codec == ML_CODEC_NONE) {
+        ml_write_raw(&w, b->recs.data, b->recs.len);
+    } else {
+        ml_err e;
+        if (ml_codec_compress(codec, -1, b->recs.data, b->recs.len, &w, &e) != 0) {
+            ml_writer_free(&w);
+            return ml_error_set(err, MOONLOG_ERR_SERIALIZATION, "compression (%s) failed: %s", ml_codec_name(codec),
+                                e.msg);
+        }
+    }
+    if (w.err) {
+        ml_writer_free(&w);
+        return ml_error_set(err, MOONLOG_ERR_BUFFER_EXHAUSTED, "out of memory building a batch");
+    }
+    uint8_t *d = w.data;
+    ml_store_u64(d + ML_RB_OFF_BASE_OFFSET, 0);
+    ml_store_u32(d + ML_RB_OFF_LENGTH, (uint32_t)(w.len - ML_RB_LOG_OVERHEAD));
+    ml_store_u32(d + ML_RB_OFF_LEADER_EPOCH, (uint32_t)-1);
+    d[ML_RB_OFF_MAGIC] = ML_RB_MAGIC;
+    ml_store_u16(d + ML_RB_OFF_ATTRIBUTES, (uint16_t)codec);
+    ml_store_u32(d + ML_RB_OFF_LAST_OFFSET_DELTA, (uint32_t)(b->count - 1));
+    ml_store_u64(d + ML_RB_OFF_BASE_TIMESTAMP, (uint64_t)b->base_ts);
+    ml_store_u64(d + ML_RB_OFF_MAX_TIMESTAMP, (uint64_t)b->max_ts);
+    ml_store_u64(d + ML_RB_OFF_PRODUCER_ID, (uint64_t)-1);
+    ml_store_u16(d + ML_RB_OFF_PRODUCER_EPOCH, (uint16_t)-1);
+    ml_store_u32(d + ML_RB_OFF_BASE_SEQUENCE, (uint32_t)-1);
+    ml_store_u32(d + ML_RB_OFF_RECORD_COUNT, (uint32_t)b->count);
+    ml_record_batch_update_crc(d, w.len);
+    b->wire = ml_writer_steal(&w, &b->wire_len);
+    ml_writer_free(&b->recs); /* the encoded records are in the wire form now */
+    return 0;
+}
+
+void ml_acc_batch_free(ml_batch *b) {
+    if (!b) return;
+    ml_writer_free(&b->recs);
+    free(b->precs);
+    free(b->wire);
+    free(b);
+}
+
+void ml_acc_free_all(moonlog_producer *p) {
+    ml_topic *t = p->topics;
+    while (t) {
+        ml_topic *next = t->next;
+        for (int32_t i = 0; i < t->n_partitions; i++) {
+            ml_batch *b = t->parts[i]->head;
+            while (b) {
+                ml_batch *bn = b->next;
+                ml_acc_batch_free(b);
+                b = bn;
+            }
+            free(t->parts[i]);
+        }
+        free(t->parts);
+        free(t->name);
+        free(t);
+        t = next;
+    }
+    p->topics = NULL;
+}

@@ -1,0 +1,192 @@
+/* The producer's internals, shared by producer.c (the API, caller threads), accumulator.c
+ * (batches), sender.c (the I/O thread), connection.c (one broker connection) and metadata.c.
+ *
+ * Locking: one mutex, p->mu, guards the accumulator (topics, partitions, queued batches),
+ * the metadata (nodes, partition counts, leaders) and the counters of pending work. Caller
+ * threads hold it only to append; the I/O thread holds it to drain and to update metadata, never
+ * while calling plugins, callbacks or the network. A batch taken out of its partition's queue
+ * belongs to the I/O thread alone until it is completed or put back. Connections are touched by
+ * the I/O thread only. */
+#ifndef ML_CLIENT_PRODUCER_INT_H
+#define ML_CLIENT_PRODUCER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "client/producer_config.h"
+#include "common/buf.h"
+#include "moonlog/plugin.h"
+#include "moonlog/producer.h"
+
+struct event_base;
+struct event;
+typedef struct ml_conn ml_conn;
+
+enum { ML_DELIVER_NONE, ML_DELIVER_CB, ML_DELIVER_QUEUE, ML_DELIVER_SYNC };
+
+typedef struct ml_sync {
+    int done;
+    moonlog_record_metadata md;
+    moonlog_error err;
+} ml_sync;
+
+/* What completing one record needs. */
+typedef struct ml_prec {
+    int64_t timestamp;
+    int64_t generation;
+    int mode;
+    moonlog_delivery_cb cb;
+    void *opaque; /* the callback's argument, or the ml_sync */
+    uint64_t token;
+} ml_prec;
+
+typedef struct ml_tp ml_tp;
+
+typedef struct ml_batch {
+    struct ml_batch *next;
+    ml_tp *tp;
+    ml_writer recs; /* the encoded records (what follows the 61-byte header, uncompressed) */
+    int32_t count;
+    int64_t base_ts, max_ts;
+    int64_t created_ms;  /* monotonic: linger.ms and delivery.timeout.ms count from here */
+    int64_t ready_ms;    /* not sent again before this (retry backoff) */
+    int attempts;        /* how many times it was sent */
+    int full;            /* no more records go in */
+    int in_flight;       /* taken by the I/O thread (counted in tp->in_flight) */
+    size_t mem;          /* bytes counted in buffer.memory */
+    ml_prec *precs;
+    int32_t cap;
+    uint8_t *wire; /* the whole batch as sent, built at the first send */
+    size_t wire_len;
+} ml_batch;
+
+typedef struct ml_topic ml_topic;
+
+struct ml_tp {
+    ml_topic *topic;
+    int32_t partition;
+    int32_t leader; /* -1 when unknown */
+    ml_batch *head, *tail;
+    int in_flight; /* batches of this partition in flight */
+};
+
+struct ml_topic {
+    ml_topic *next;
+    char *name;
+    int32_t n_partitions; /* 0 until metadata told */
+    ml_tp **parts;
+    int16_t error;        /* the last metadata error for the topic */
+    int32_t sticky;       /* the built-in partitioner's current partition for keyless records, -1 */
+};
+
+typedef struct ml_node {
+    int32_t id; /* bootstrap entries get -1, -2, ... until metadata names the brokers */
+    char host[256];
+    int port;
+    ml_conn *conn; /* I/O thread only */
+} ml_node;
+
+typedef struct ml_counters {
+    _Atomic int64_t sent, failed, retried, requests;
+} ml_counters;
+
+struct moonlog_producer {
+    ml_pconf conf;
+    char **given;
+    moonlog_plugin *partitioner, *key_ser, *value_ser, *retry;
+
+    pthread_mutex_t mu;
+    pthread_cond_t meta_cv;  /* metadata arrived */
+    pthread_cond_t mem_cv;   /* buffer memory released */
+    pthread_cond_t done_cv;  /* records completed (flush, close, send_sync) */
+
+    ml_topic *topics;
+    ml_node *nodes;
+    int n_nodes, cap_nodes;
+    int n_bootstrap;
+    int64_t buffer_used;
+    int64_t pending;         /* records accepted and not completed */
+    int flushing;            /* > 0: every batch is ready now */
+    int closing;             /* no more sends */
+    int aborting;            /* close(timeout) passed its deadline: fail what is left */
+    int stopping;            /* the I/O thread must exit */
+    int stopped;             /* moonlog_producer_stop done */
+    atomic_int metadata_wanted; /* a caller waits for a topic's metadata, or a leader moved */
+    int64_t metadata_next_ms;
+    int64_t metadata_last_ms;
+    int bootstrap_next;
+
+    /* delivery reports for moonlog_producer_poll */
+    pthread_mutex_t q_mu;
+    moonlog_delivery *q;
+    int q_len, q_cap;
+
+    /* the I/O thread */
+    pthread_t thread;
+    int thread_started;
+    int wake_fd;
+    atomic_int wake_pending;
+    struct event_base *base;
+    struct event *wake_ev, *timer_ev, *reload_ev;
+    int metadata_in_flight;
+    ml_counters n;
+};
+
+/* accumulator.c (callers hold p->mu unless said otherwise) */
+ml_topic *ml_acc_topic(moonlog_producer *p, const char *name, int create);
+int ml_acc_set_partitions(ml_topic *t, int32_t n);
+/* Bytes a record takes in buffer.memory (and about in a batch). */
+size_t ml_acc_record_size(const void *key, int32_t key_len, const void *value, int32_t value_len,
+                          const moonlog_header *h, int32_t n_headers);
+/* Appends one record to the partition's open batch; *new_batch set when one was opened,
+ * *now_full when the batch is full after it. */
+int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
+                  int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
+                  int64_t now_ms, int *new_batch, int *now_full);
+/* Builds the wire form of a batch (once); no lock needed (the batch is the I/O thread's). */
+int ml_acc_build(moonlog_producer *p, ml_batch *b, moonlog_error *err);
+void ml_acc_batch_free(ml_batch *b);
+void ml_acc_free_all(moonlog_producer *p);
+
+/* sender.c (I/O thread) */
+int ml_sender_start(moonlog_producer *p, moonlog_error *err);
+void ml_sender_wake(moonlog_producer *p); /* any thread */
+void ml_sender_join(moonlog_producer *p);
+/* Completes every record of `b` with success (err NULL) or `err`, releases its memory and frees
+ * it. Called without p->mu. base_offset/log_append_time as the broker answered. */
+void ml_sender_complete(moonlog_producer *p, ml_batch *b, int64_t base_offset, int64_t log_append_time,
+                        const moonlog_error *err);
+/* A batch that failed with a (maybe) retriable error: back to its partition after the retry
+ * policy's delay, or failed. Called without p->mu. */
+void ml_sender_retry_or_fail(moonlog_producer *p, ml_batch *b, int code, const char *msg);
+void ml_sender_run(moonlog_producer *p);
+
+/* connection.c (I/O thread) */
+ml_conn *ml_conn_new(moonlog_producer *p, ml_node *node);
+int ml_conn_ready(const ml_conn *c);
+int ml_conn_in_flight(const ml_conn *c);
+int ml_conn_failed_recently(const ml_conn *c, int64_t now_ms);
+int ml_conn_connecting(const ml_conn *c);
+/* Starts connecting (host and port copied); does not take p->mu. */
+void ml_conn_connect(ml_conn *c, const char *host, int port, int64_t now_ms);
+/* Sends a Produce request carrying `batches` (built); takes them over. */
+void ml_conn_send_produce(ml_conn *c, ml_batch **batches, int n);
+void ml_conn_send_metadata(ml_conn *c);
+/* Fails what is in flight with `code` (retriable errors go to the retry policy) and closes;
+ * does not take p->mu. */
+void ml_conn_close(ml_conn *c, int code, const char *why);
+void ml_conn_check_timeouts(ml_conn *c, int64_t now_ms);
+void ml_conn_free(ml_conn *c);
+
+/* metadata.c */
+int ml_metadata_nodes_init(moonlog_producer *p, moonlog_error *err);
+ml_node *ml_metadata_node(moonlog_producer *p, int32_t id);
+/* Decodes a Metadata response and updates topics and nodes (takes p->mu). */
+int ml_metadata_apply(moonlog_producer *p, const uint8_t *body, size_t len, int16_t version);
+/* Encodes a Metadata request for every known topic (takes p->mu). */
+void ml_metadata_encode_request(moonlog_producer *p, ml_writer *w, int16_t version);
+
+
+
+#endif

@@ -1,0 +1,134 @@
+#include "lua/helpers.h"
+
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <zlib.h>
+
+#include "moonlog/plugin.h"
+
+/* Utils.murmur2 of the Java client, byte for byte (seed 0x9747b28c, signed bytes in the tail). */
+int32_t moonlog_murmur2(const void *data, int32_t length) {
+    const uint8_t *d = data;
+    const uint32_t seed = 0x9747b28cu, m = 0x5bd1e995u;
+    const int r = 24;
+    uint32_t h = seed ^ (uint32_t)length;
+    int32_t length4 = length / 4;
+    for (int32_t i = 0; i < length4; i++) {
+        int32_t i4 = i * 4;
+        uint32_t k = (uint32_t)d[i4] | ((uint32_t)d[i4 + 1] << 8) | ((uint32_t)d[i4 + 2] << 16) |
+                     ((uint32_t)d[i4 + 3] << 24);
+        k *= m;
+        k ^= k >> r;
+        k *= m;
+        h *= m;
+        h ^= k;
+    }
+    int32_t tail = length & ~3;
+    switch (length % 4) {
+    case 3: h ^= (uint32_t)d[tail + 2] << 16; /* fall through */
+    case 2: h ^= (uint32_t)d[tail + 1] << 8;  /* fall through */
+    case 1:
+        h ^= (uint32_t)d[tail];
+        h *= m;
+    }
+    h ^= h >> 13;
+    h *= m;
+    h ^= h >> 15;
+    return (int32_t)h;
+}
+
+int32_t moonlog_murmur2_partition(const void *key, int32_t key_len, int32_t n_partitions) {
+    return (int32_t)(((uint32_t)moonlog_murmur2(key, key_len) & 0x7fffffffu) % (uint32_t)n_partitions);
+}
+
+uint32_t ml_crc32(const void *data, size_t len) { return (uint32_t)crc32(0L, data, (uInt)len); }
+
+uint32_t ml_fnv1a(const void *data, size_t len) {
+    const uint8_t *p = data;
+    uint32_t h = 0x811c9dc5u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x01000193u;
+    }
+    return h;
+}
+
+static int h_murmur2(lua_State *L) {
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    lua_pushinteger(L, moonlog_murmur2(s, (int32_t)len));
+    return 1;
+}
+
+static int h_crc32(lua_State *L) {
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    lua_pushnumber(L, (lua_Number)ml_crc32(s, len));
+    return 1;
+}
+
+static int h_fnv1a(lua_State *L) {
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    lua_pushnumber(L, (lua_Number)ml_fnv1a(s, len));
+    return 1;
+}
+
+static int32_t check_count(lua_State *L, int i) {
+    lua_Integer n = luaL_checkinteger(L, i);
+    if (n <= 0 || n > INT32_MAX) luaL_argerror(L, i, "partition count must be > 0");
+    return (int32_t)n;
+}
+
+/* The Java client's (and librdkafka's murmur2 partitioners') choice for a key. */
+static int h_murmur2_partition(lua_State *L) {
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    lua_pushinteger(L, moonlog_murmur2_partition(s, (int32_t)len, check_count(L, 2)));
+    return 1;
+}
+
+/* librdkafka's consistent / consistent_random choice for a key. */
+static int h_crc32_partition(lua_State *L) {
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    lua_pushinteger(L, (lua_Integer)(ml_crc32(s, len) % (uint32_t)check_count(L, 2)));
+    return 1;
+}
+
+static int h_now_ms(lua_State *L) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    lua_pushnumber(L, (lua_Number)tv.tv_sec * 1000 + (lua_Number)(tv.tv_usec / 1000));
+    return 1;
+}
+
+static int h_monotonic_ms(lua_State *L) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec * 1000 + (lua_Number)ts.tv_nsec / 1e6);
+    return 1;
+}
+
+void ml_lua_push_helpers(lua_State *L) {
+    static const luaL_Reg fns[] = {
+        {"murmur2", h_murmur2},
+        {"crc32", h_crc32},
+        {"fnv1a", h_fnv1a},
+        {"murmur2_partition", h_murmur2_partition},
+        {"crc32_partition", h_crc32_partition},
+        {"now_ms", h_now_ms},
+        {"monotonic_ms", h_monotonic_ms},
+        {NULL, NULL},
+    };
+    lua_newtable(L);
+    for (const luaL_Reg *f = fns; f->name; f++) {
+        lua_pushcfunction(L, f->func);
+        lua_setfield(L, -2, f->name);
+    }
+    lua_pushinteger(L, MOONLOG_HOOK_API_VERSION);
+    lua_setfield(L, -2, "api");
+}

@@ -1,0 +1,17 @@
+/* The helper table hook API v1 gives every plugin as `moonlog` (see HOOKS.md): hashes the other
+ * clients partition with, clocks; the host adds log and count. */
+#ifndef ML_LUA_HELPERS_H
+#define ML_LUA_HELPERS_H
+
+#include <stdint.h>
+
+#include <lua.h>
+
+/* Pushes a new table holding the helpers. */
+void ml_lua_push_helpers(lua_State *L);
+
+/* librdkafka's consistent partitioners hash: zlib's CRC-32. */
+uint32_t ml_crc32(const void *data, size_t len);
+uint32_t ml_fnv1a(const void *data, size_t len);
+
+#endif

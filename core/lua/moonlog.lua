@@ -1,0 +1,297 @@
+-- The `moonlog` Lua module: libmoonlog's producer and plugin host for LuaJIT, through FFI.
+--
+--   local moonlog = require "moonlog"
+--   local p = assert(moonlog.producer { ["bootstrap.servers"] = "127.0.0.1:9092", linger.ms = "5" })
+--   p:send { topic = "t", key = "k", value = "v" }                   -- fire-and-forget
+--   p:send({ topic = "t", value = "v" }, function(md, err) ... end)  -- callback (md.partition, md.offset)
+--   local md, err = p:send_sync { topic = "t", value = "v" }
+--   p:flush()            -- sends everything and runs the callbacks of completed records
+--   p:close()            -- or p:close(timeout_ms)
+--
+-- Callbacks run in the calling thread, inside p:poll(), p:flush() and p:close() (and p:send(),
+-- which polls when reports are waiting): a LuaJIT state must never be entered from the
+-- producer's I/O thread. Functions return the result, or nil and an error table
+-- { code, name, retriable, message }.
+local ffi = require "ffi"
+
+ffi.cdef [[
+typedef struct moonlog_error { int code; int retriable; char name[48]; char message[256]; } moonlog_error;
+const char *moonlog_err_name(int code);
+typedef struct moonlog_config moonlog_config;
+moonlog_config *moonlog_config_new(void);
+int moonlog_config_set(moonlog_config *c, const char *key, const char *value, moonlog_error *err);
+void moonlog_config_free(moonlog_config *c);
+typedef struct moonlog_header { const char *key; const void *value; int32_t value_len; } moonlog_header;
+typedef struct moonlog_record {
+  const char *topic; int32_t partition; const void *key; int32_t key_len; const void *value; int32_t value_len;
+  const moonlog_header *headers; int32_t n_headers; int64_t timestamp;
+} moonlog_record;
+typedef struct moonlog_record_metadata {
+  const char *topic; int32_t partition; int64_t offset; int64_t timestamp; int64_t partitioner_generation;
+} moonlog_record_metadata;
+typedef struct moonlog_producer moonlog_producer;
+int moonlog_producer_new(const moonlog_config *c, moonlog_producer **out, moonlog_error *err);
+int moonlog_producer_send_sync(moonlog_producer *p, const moonlog_record *rec, moonlog_record_metadata *md, moonlog_error *err);
+typedef struct moonlog_delivery {
+  uint64_t token; int32_t partition; int64_t offset; int64_t timestamp; int64_t partitioner_generation;
+  moonlog_error error;
+} moonlog_delivery;
+int moonlog_producer_send_queued(moonlog_producer *p, const moonlog_record *rec, uint64_t token, moonlog_error *err);
+int moonlog_producer_poll(moonlog_producer *p, moonlog_delivery *out, int max);
+int moonlog_producer_flush(moonlog_producer *p, int64_t timeout_ms);
+void moonlog_producer_close(moonlog_producer *p);
+int moonlog_producer_close_timeout(moonlog_producer *p, int64_t timeout_ms);
+int moonlog_producer_stop(moonlog_producer *p, int64_t timeout_ms);
+int64_t moonlog_producer_counter(moonlog_producer *p, const char *name);
+
+typedef struct moonlog_plugin moonlog_plugin;
+typedef struct moonlog_plugin_options {
+  const char *search_path; int unsafe; int64_t timeout_ms; const char *const *config;
+} moonlog_plugin_options;
+int moonlog_plugin_open(const char *kind, const char *name, const moonlog_plugin_options *opts, moonlog_plugin **out, moonlog_error *err);
+void moonlog_plugin_close(moonlog_plugin *pl);
+const char *moonlog_plugin_path(const moonlog_plugin *pl);
+int64_t moonlog_plugin_generation(moonlog_plugin *pl);
+int moonlog_plugin_reload_check(moonlog_plugin *pl, moonlog_error *err);
+int64_t moonlog_plugin_counter(moonlog_plugin *pl, const char *name);
+int moonlog_plugin_partition(moonlog_plugin *pl, const char *topic, const void *key, int32_t key_len,
+                             int32_t value_len, int32_t n_partitions, int32_t *partition, moonlog_error *err);
+void moonlog_plugin_batch_full(moonlog_plugin *pl, const char *topic, int32_t partition);
+int moonlog_plugin_serialize(moonlog_plugin *pl, const char *topic, const void *value, int32_t value_len,
+                             void **out, int32_t *out_len, moonlog_error *err);
+int moonlog_plugin_retry(moonlog_plugin *pl, int attempt, int error_code, int64_t elapsed_ms, const char *topic,
+                         int32_t partition, int64_t *retry_after_ms, moonlog_error *err);
+int32_t moonlog_murmur2(const void *data, int32_t len);
+int32_t moonlog_murmur2_partition(const void *key, int32_t key_len, int32_t n_partitions);
+void moonlog_free(void *p);
+]]
+
+local function load_lib()
+  local explicit = os.getenv("MOONLOG_LIB")
+  if explicit then return ffi.load(explicit) end
+  local root, build = os.getenv("MOONLOG_ROOT"), os.getenv("MOONLOG_BUILD")
+  if root then
+    local ok, lib = pcall(ffi.load, root .. "/" .. (build or "build") .. "/libmoonlog.so")
+    if ok then return lib end
+  end
+  -- core/lua/moonlog.lua in a source tree: the library built next to it
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/core/lua/[^/]*$")
+  if here then
+    local ok, lib = pcall(ffi.load, here .. "/" .. (build or "build") .. "/libmoonlog.so")
+    if ok then return lib end
+  end
+  return ffi.load("moonlog")
+end
+
+local C = load_lib()
+local M = { C = C, API = 1 }
+
+local function errtable(e)
+  return { code = e.code, name = ffi.string(e.name), retriable = e.retriable ~= 0, message = ffi.string(e.message) }
+end
+M.errtable = errtable
+
+-- ---- plugins --------------------------------------------------------------------------------
+
+local Plugin = {}
+Plugin.__index = Plugin
+
+-- moonlog.plugin(kind, name_or_path, { search_path =, unsafe =, timeout_ms =, config = {k = v} })
+function M.plugin(kind, name, opts)
+  opts = opts or {}
+  local o = ffi.new("moonlog_plugin_options")
+  o.search_path = opts.search_path
+  o.unsafe = opts.unsafe and 1 or 0
+  o.timeout_ms = opts.timeout_ms or 0
+  local keep
+  if opts.config then
+    local list = {}
+    for k, v in pairs(opts.config) do list[#list + 1] = k; list[#list + 1] = tostring(v) end
+    keep = ffi.new("const char *[?]", #list + 1)
+    for i, s in ipairs(list) do keep[i - 1] = s end
+    keep[#list] = nil
+    o.config = keep
+    M._keep = list -- the strings must outlive the call
+  end
+  local e = ffi.new("moonlog_error")
+  local out = ffi.new("moonlog_plugin *[1]")
+  if C.moonlog_plugin_open(kind, name, o, out, e) ~= 0 then return nil, errtable(e) end
+  local pl = setmetatable({ ptr = ffi.gc(out[0], C.moonlog_plugin_close), kind = kind, name = name }, Plugin)
+  return pl
+end
+
+function Plugin:path() return ffi.string(C.moonlog_plugin_path(self.ptr)) end
+function Plugin:generation() return tonumber(C.moonlog_plugin_generation(self.ptr)) end
+function Plugin:counter(name) return tonumber(C.moonlog_plugin_counter(self.ptr, name)) end
+
+function Plugin:reload_check()
+  local e = ffi.new("moonlog_error")
+  local rc = C.moonlog_plugin_reload_check(self.ptr, e)
+  if rc < 0 then return nil, errtable(e) end
+  return rc == 1
+end
+
+function Plugin:partition(topic, key, n_partitions, value_size)
+  local e = ffi.new("moonlog_error")
+  local out = ffi.new("int32_t[1]")
+  local rc = C.moonlog_plugin_partition(self.ptr, topic, key, key and #key or -1, value_size or 0, n_partitions, out, e)
+  if rc ~= 0 then return nil, errtable(e) end
+  return out[0]
+end
+
+function Plugin:batch_full(topic, partition) C.moonlog_plugin_batch_full(self.ptr, topic, partition) end
+
+function Plugin:serialize(topic, value)
+  local e = ffi.new("moonlog_error")
+  local out, len = ffi.new("void *[1]"), ffi.new("int32_t[1]")
+  if value ~= nil then value = tostring(value) end
+  local rc = C.moonlog_plugin_serialize(self.ptr, topic, value, value and #value or -1, out, len, e)
+  if rc ~= 0 then return nil, errtable(e) end
+  if len[0] < 0 then return nil end
+  local s = ffi.string(out[0], len[0])
+  C.moonlog_free(out[0])
+  return s
+end
+
+function Plugin:retry(attempt, code, elapsed_ms, topic, partition)
+  local e = ffi.new("moonlog_error")
+  local out = ffi.new("int64_t[1]")
+  local rc = C.moonlog_plugin_retry(self.ptr, attempt, code, elapsed_ms or 0, topic or "t", partition or 0, out, e)
+  if rc ~= 0 then return nil, errtable(e) end
+  if out[0] < 0 then return false end
+  return tonumber(out[0])
+end
+
+function M.murmur2(s) return C.moonlog_murmur2(s, #s) end
+function M.murmur2_partition(s, n) return C.moonlog_murmur2_partition(s, #s, n) end
+
+-- ---- producer -------------------------------------------------------------------------------
+
+local Producer = {}
+Producer.__index = Producer
+
+-- moonlog.producer{ ["bootstrap.servers"] = "h:p", ... } -> producer | nil, err
+function M.producer(config)
+  local cfg = C.moonlog_config_new()
+  local e = ffi.new("moonlog_error")
+  for k, v in pairs(config) do
+    if type(v) == "boolean" then v = v and "true" or "false" end
+    if C.moonlog_config_set(cfg, k, tostring(v), e) ~= 0 then
+      C.moonlog_config_free(cfg)
+      return nil, errtable(e)
+    end
+  end
+  local out = ffi.new("moonlog_producer *[1]")
+  local rc = C.moonlog_producer_new(cfg, out, e)
+  C.moonlog_config_free(cfg)
+  if rc ~= 0 then return nil, errtable(e) end
+  return setmetatable({ ptr = out[0], pending = {}, next_token = 1, reports = ffi.new("moonlog_delivery[256]"),
+                        outstanding = 0 }, Producer)
+end
+
+local function fill_record(r, rec)
+  local keep = {}
+  r.topic = rec.topic
+  r.partition = rec.partition or -1
+  local key, value = rec.key, rec.value
+  if key ~= nil then key = tostring(key) end
+  if value ~= nil then value = tostring(value) end
+  r.key, r.key_len = key, key and #key or -1
+  r.value, r.value_len = value, value and #value or -1
+  r.timestamp = rec.timestamp or -1
+  if rec.headers then
+    local list = {}
+    for k, v in pairs(rec.headers) do list[#list + 1] = { tostring(k), v ~= nil and tostring(v) or nil } end
+    local h = ffi.new("moonlog_header[?]", #list)
+    for i, kv in ipairs(list) do
+      h[i - 1].key = kv[1]
+      h[i - 1].value = kv[2]
+      h[i - 1].value_len = kv[2] and #kv[2] or -1
+    end
+    r.headers, r.n_headers = h, #list
+    keep = { list, h }
+  end
+  return { key, value, keep }
+end
+
+-- send(record [, callback(md, err)]) -> true | nil, err. record: topic, key, value, partition,
+-- timestamp, headers = { name = value }.
+function Producer:send(rec, cb)
+  if not self.ptr then return nil, { code = -105, name = "CLOSED", message = "producer closed" } end
+  local r = ffi.new("moonlog_record")
+  local keep = fill_record(r, rec)
+  local token = self.next_token
+  local e = ffi.new("moonlog_error")
+  local rc = C.moonlog_producer_send_queued(self.ptr, r, token, e)
+  keep = nil
+  if rc ~= 0 then return nil, errtable(e) end
+  self.next_token = token + 1
+  self.pending[token] = { cb = cb or false, topic = rec.topic }
+  self.outstanding = self.outstanding + 1
+  if self.outstanding % 1024 == 0 then self:poll() end
+  return true
+end
+
+-- Runs the callbacks of completed records; returns how many.
+function Producer:poll()
+  local n, total = 0, 0
+  repeat
+    n = C.moonlog_producer_poll(self.ptr, self.reports, 256)
+    for i = 0, n - 1 do
+      local d = self.reports[i]
+      local tok = tonumber(d.token)
+      local p = self.pending[tok]
+      self.pending[tok] = nil
+      self.outstanding = self.outstanding - 1
+      if p and p.cb then
+        local md = { topic = p.topic, partition = d.partition, offset = d.offset, timestamp = d.timestamp,
+                     generation = tonumber(d.partitioner_generation) }
+        if d.error.code ~= 0 then p.cb(md, errtable(d.error)) else p.cb(md, nil) end
+      end
+    end
+    total = total + n
+  until n < 256
+  return total
+end
+
+function Producer:send_sync(rec)
+  local r = ffi.new("moonlog_record")
+  local keep = fill_record(r, rec)
+  local md, e = ffi.new("moonlog_record_metadata"), ffi.new("moonlog_error")
+  local rc = C.moonlog_producer_send_sync(self.ptr, r, md, e)
+  keep = nil
+  if rc ~= 0 then return nil, errtable(e) end
+  return { topic = rec.topic, partition = md.partition, offset = md.offset, timestamp = md.timestamp,
+           generation = tonumber(md.partitioner_generation) }
+end
+
+function Producer:flush(timeout_ms)
+  local rc = C.moonlog_producer_flush(self.ptr, timeout_ms or -1)
+  self:poll()
+  if rc ~= 0 then return nil, { code = rc, name = ffi.string(C.moonlog_err_name(rc)), message = "flush timed out" } end
+  return true
+end
+
+local counter_names = { "records.sent", "records.failed", "records.retried", "requests.sent", "plugin.errors",
+                        "plugin.timeouts", "plugin.reloads", "plugin.reload.failures", "buffer.used" }
+
+-- A counter by name (see moonlog_producer_counter); after close, its last value.
+function Producer:counter(name)
+  if not self.ptr then return self.final and self.final[name] end
+  return tonumber(C.moonlog_producer_counter(self.ptr, name))
+end
+
+-- close([timeout_ms]) -> true | nil, err (TIMED_OUT: some records were failed at the deadline)
+function Producer:close(timeout_ms)
+  if not self.ptr then return true end
+  local rc = C.moonlog_producer_stop(self.ptr, timeout_ms or -1)
+  self:poll()
+  self.final = {}
+  for _, n in ipairs(counter_names) do self.final[n] = tonumber(C.moonlog_producer_counter(self.ptr, n)) end
+  C.moonlog_producer_close(self.ptr)
+  self.ptr = nil
+  if rc ~= 0 then return nil, { code = rc, name = ffi.string(C.moonlog_err_name(rc)), message = "close timed out" } end
+  return true
+end
+
+return M

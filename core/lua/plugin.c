@@ -1,0 +1,810 @@
+/* The LuaJIT plugin host: loads plugins into per-thread states with an allow-list environment,
+ * checks them against hook API v1, calls them through lua_pcall only, limits their run time,
+ * and reloads them when their file changes. The contract is core/lua/HOOKS.md. */
+#include "lua/plugin.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <luajit.h>
+#include <lualib.h>
+
+#include "client/client_error.h"
+#include "common/log.h"
+#include "lua/helpers.h"
+
+#define ML_PLUGIN_MAX_COUNTERS 32
+
+typedef struct ml_user_counter {
+    char name[48];
+    int64_t value;
+} ml_user_counter;
+
+struct moonlog_plugin {
+    uint64_t id; /* unique for the life of the process: per-thread states key their copies by it */
+    int kind;
+    char *path;
+    char *name;
+    int unsafe;
+    int64_t timeout_ms;
+    char **config; /* key, value, ..., NULL: moonlog.config in the plugin */
+
+    pthread_mutex_t mu; /* source, file signature, user counters */
+    char *source;
+    size_t source_len;
+    struct stat st;
+    _Atomic int64_t generation;
+
+    _Atomic int64_t n_calls, n_errors, n_timeouts, n_reloads, n_reload_failures;
+    ml_user_counter counters[ML_PLUGIN_MAX_COUNTERS];
+    int n_counters;
+};
+
+static const char *const kind_names[] = {"partitioner", "serializer", "retry_policy"};
+static const char *const kind_dirs[] = {"partitioners", "serializers", "retry"};
+/* The function each kind must define (index 0) and the optional ones. */
+static const char *const kind_fns[][3] = {
+    {"partition", "on_batch_full", NULL},
+    {"serialize", "deserialize", NULL},
+    {"decide", NULL, NULL},
+};
+
+/* ---- per-thread states ------------------------------------------------------------------ */
+
+typedef struct ml_lua_entry {
+    uint64_t plugin_id;
+    int64_t generation;
+    int ref_fn[3]; /* LUA_NOREF when the plugin does not define it */
+} ml_lua_entry;
+
+typedef struct ml_lua_tls {
+    lua_State *L;
+    int jit_off;
+    int ref_env_maker, ref_record, ref_cluster, ref_err, ref_anchor;
+    ml_lua_entry *entries;
+    int n_entries, cap_entries;
+    moonlog_plugin *current;    /* the plugin being called (helpers count and log for it) */
+    const ml_cluster_ops *ops;  /* during a partition call */
+    struct timespec deadline;
+    int timed_out;
+} ml_lua_tls;
+
+static _Thread_local ml_lua_tls *tls;
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static _Atomic uint64_t next_plugin_id = 1;
+
+static void tls_free(void *p) {
+    ml_lua_tls *t = p;
+    if (!t) return;
+    if (t->L) lua_close(t->L);
+    free(t->entries);
+    free(t);
+}
+
+static void tls_key_init(void) { pthread_key_create(&tls_key, tls_free); }
+
+/* The environment a plugin's chunk runs in: an allow-list, or the whole _G when unsafe. */
+static const char env_maker_src[] =
+    "local helpers = ...\n"
+    "local safe = { 'assert', 'error', 'ipairs', 'next', 'pairs', 'pcall', 'select', 'tonumber',\n"
+    "  'tostring', 'type', 'unpack', 'xpcall', 'rawequal', 'rawget', 'rawset', 'setmetatable', '_VERSION' }\n"
+    "local getmt = getmetatable\n"
+    "return function(unsafe, config)\n"
+    "  local h = setmetatable({ config = config }, { __index = helpers })\n"
+    "  if unsafe then return setmetatable({ moonlog = h }, { __index = _G }) end\n"
+    "  local env = {}\n"
+    "  for _, k in ipairs(safe) do env[k] = _G[k] end\n"
+    "  env.getmetatable = function(v) if type(v) == 'string' then return nil end return getmt(v) end\n"
+    "  for _, lib in ipairs({ 'string', 'table', 'math', 'bit' }) do\n"
+    "    local t = {}\n"
+    "    for k, v in pairs(_G[lib]) do t[k] = v end\n"
+    "    env[lib] = t\n"
+    "  end\n"
+    "  env.string.dump = nil\n"
+    "  env.os = { time = os.time, clock = os.clock, date = os.date, difftime = os.difftime }\n"
+    "  env.moonlog = h\n"
+    "  env._G = env\n"
+    "  return env\n"
+    "end\n";
+
+/* helpers that need the plugin being called */
+static int h_log(lua_State *L) {
+    static const char *const names[] = {"debug", "info", "warn", "error", NULL};
+    int level = luaL_checkoption(L, 1, "info", names);
+    const char *msg = luaL_checkstring(L, 2);
+    moonlog_plugin *pl = tls ? tls->current : NULL;
+    ml_log((enum ml_log_level)level, "plugin %s: %s", pl ? pl->name : "?", msg);
+    return 0;
+}
+
+static int h_count(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    int64_t n = (int64_t)luaL_optnumber(L, 2, 1);
+    moonlog_plugin *pl = tls ? tls->current : NULL;
+    if (!pl) return 0;
+    pthread_mutex_lock(&pl->mu);
+    int i;
+    for (i = 0; i < pl->n_counters; i++)
+        if (strcmp(pl->counters[i].name, name) == 0) break;
+    if (i == pl->n_counters && i < ML_PLUGIN_MAX_COUNTERS) {
+        snprintf(pl->counters[i].name, sizeof pl->counters[i].name, "%s", name);
+        pl->counters[i].value = 0;
+        pl->n_counters++;
+    }
+    if (i < pl->n_counters) pl->counters[i].value += n;
+    pthread_mutex_unlock(&pl->mu);
+    return 0;
+}
+
+/* cluster.partition_count(topic), cluster.available(topic, p): answered by the producer */
+static int c_partition_count(lua_State *L) {
+    const char *topic = luaL_checkstring(L, 1);
+    const ml_cluster_ops *ops = tls ? tls->ops : NULL;
+    int32_t n = ops ? ops->partition_count(ops->ctx, topic) : -1;
+    if (n < 0) lua_pushnil(L);
+    else lua_pushinteger(L, n);
+    return 1;
+}
+
+static int c_available(lua_State *L) {
+    const char *topic = luaL_checkstring(L, 1);
+    int32_t p = (int32_t)luaL_checkinteger(L, 2);
+    const ml_cluster_ops *ops = tls ? tls->ops : NULL;
+    lua_pushboolean(L, ops ? ops->available(ops->ctx, topic, p) : 0);
+    return 1;
+}
+
+static int new_ref_table(lua_State *L) {
+    lua_newtable(L);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static lua_State *new_state(int *ref_env_maker) {
+    lua_State *L = luaL_newstate();
+    if (!L) return NULL;
+    luaL_openlibs(L);
+    if (luaL_loadbuffer(L, env_maker_src, sizeof env_maker_src - 1, "=moonlog.sandbox") != 0) {
+        lua_close(L);
+        return NULL;
+    }
+    ml_lua_push_helpers(L);
+    lua_pushcfunction(L, h_log);
+    lua_setfield(L, -2, "log");
+    lua_pushcfunction(L, h_count);
+    lua_setfield(L, -2, "count");
+    if (lua_pcall(L, 1, 1, 0) != 0) {
+        lua_close(L);
+        return NULL;
+    }
+    *ref_env_maker = luaL_ref(L, LUA_REGISTRYINDEX);
+    return L;
+}
+
+static ml_lua_tls *tls_get(void) {
+    if (tls) return tls;
+    pthread_once(&tls_once, tls_key_init);
+    ml_lua_tls *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->L = new_state(&t->ref_env_maker);
+    if (!t->L) {
+        free(t);
+        return NULL;
+    }
+    lua_State *L = t->L;
+    t->ref_record = new_ref_table(L);
+    t->ref_err = new_ref_table(L);
+    lua_newtable(L);
+    lua_pushcfunction(L, c_partition_count);
+    lua_setfield(L, -2, "partition_count");
+    lua_pushcfunction(L, c_available);
+    lua_setfield(L, -2, "available");
+    t->ref_cluster = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushnil(L);
+    t->ref_anchor = luaL_ref(L, LUA_REGISTRYINDEX);
+    tls = t;
+    pthread_setspecific(tls_key, t);
+    return t;
+}
+
+/* ---- loading and checking ----------------------------------------------------------------- */
+
+/* Runs the plugin's source in a fresh environment of `L` and checks it; on success leaves the
+ * plugin's table on the stack and returns 0, else fills `msg` and leaves the stack as it was. */
+static int load_chunk(lua_State *L, int ref_env_maker, moonlog_plugin *pl, const char *src, size_t len, char *msg,
+                      size_t msgsz) {
+    int top = lua_gettop(L);
+    if (len > 0 && src[0] == '\033') {
+        snprintf(msg, msgsz, "%s: precompiled bytecode is not accepted, only source", pl->path);
+        return -1;
+    }
+    char chunkname[PATH_MAX + 2];
+    snprintf(chunkname, sizeof chunkname, "@%s", pl->path);
+    if (luaL_loadbuffer(L, src, len, chunkname) != 0) {
+        snprintf(msg, msgsz, "%s", lua_tostring(L, -1));
+        lua_settop(L, top);
+        return -1;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref_env_maker);
+    lua_pushboolean(L, pl->unsafe);
+    lua_newtable(L);
+    for (char **c = pl->config; c && c[0] && c[1]; c += 2) {
+        lua_pushstring(L, c[1]);
+        lua_setfield(L, -2, c[0]);
+    }
+    if (lua_pcall(L, 2, 1, 0) != 0) {
+        snprintf(msg, msgsz, "%s", lua_tostring(L, -1));
+        lua_settop(L, top);
+        return -1;
+    }
+    lua_setfenv(L, -2);
+    if (lua_pcall(L, 0, 1, 0) != 0) {
+        const char *e = lua_tostring(L, -1);
+        snprintf(msg, msgsz, "%s", e ? e : "error object is not a string");
+        lua_settop(L, top);
+        return -1;
+    }
+    const char *why = NULL;
+    char buf[200];
+    if (!lua_istable(L, -1)) {
+        why = "does not return a table";
+    } else {
+        lua_getfield(L, -1, "api");
+        lua_Number api = lua_tonumber(L, -1);
+        int isnum = lua_type(L, -1) == LUA_TNUMBER;
+        lua_pop(L, 1);
+        lua_getfield(L, -1, "kind");
+        const char *kind = lua_tostring(L, -1);
+        snprintf(buf, sizeof buf, "%s", kind ? kind : "");
+        lua_pop(L, 1);
+        if (!isnum) {
+            why = "has no 'api' number (write api = 1)";
+        } else if (api != MOONLOG_HOOK_API_VERSION) {
+            snprintf(msg, msgsz, "%s: written for hook API %g, this host supports API %d", pl->path, api,
+                     MOONLOG_HOOK_API_VERSION);
+            lua_settop(L, top);
+            return -1;
+        } else if (strcmp(buf, kind_names[pl->kind]) != 0) {
+            snprintf(msg, msgsz, "%s: kind is '%s', expected '%s'", pl->path, buf, kind_names[pl->kind]);
+            lua_settop(L, top);
+            return -1;
+        } else {
+            for (int i = 0; i < 3 && kind_fns[pl->kind][i]; i++) {
+                lua_getfield(L, -1, kind_fns[pl->kind][i]);
+                int t = lua_type(L, -1);
+                lua_pop(L, 1);
+                if ((i == 0 && t != LUA_TFUNCTION) || (i > 0 && t != LUA_TNIL && t != LUA_TFUNCTION)) {
+                    snprintf(msg, msgsz, "%s: a %s must define %s as a function", pl->path, kind_names[pl->kind],
+                             kind_fns[pl->kind][i]);
+                    lua_settop(L, top);
+                    return -1;
+                }
+            }
+        }
+    }
+    if (why) {
+        snprintf(msg, msgsz, "%s: %s", pl->path, why);
+        lua_settop(L, top);
+        return -1;
+    }
+    return 0;
+}
+
+/* Compiles and checks a source in a scratch state that is thrown away. */
+static int check_in_scratch(moonlog_plugin *pl, const char *src, size_t len, char *msg, size_t msgsz) {
+    int ref;
+    lua_State *L = new_state(&ref);
+    if (!L) {
+        snprintf(msg, msgsz, "cannot create a LuaJIT state");
+        return -1;
+    }
+    int rc = load_chunk(L, ref, pl, src, len, msg, msgsz);
+    lua_close(L);
+    return rc;
+}
+
+static int read_file(const char *path, char **out, size_t *len, struct stat *st, char *msg, size_t msgsz) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(msg, msgsz, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(f), st) != 0 || st->st_size > 16 * 1024 * 1024) {
+        snprintf(msg, msgsz, "%s: cannot read (or larger than 16 MiB)", path);
+        fclose(f);
+        return -1;
+    }
+    char *buf = malloc((size_t)st->st_size + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)st->st_size, f) : 0;
+    fclose(f);
+    if (!buf || n != (size_t)st->st_size) {
+        free(buf);
+        snprintf(msg, msgsz, "%s: short read", path);
+        return -1;
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Finds the entry of `pl` in this thread's state, loading (or reloading) its current source. */
+static ml_lua_entry *entry_get(ml_lua_tls *t, moonlog_plugin *pl, moonlog_error *err, int fail_code) {
+    int64_t gen = atomic_load(&pl->generation);
+    ml_lua_entry *e = NULL;
+    for (int i = 0; i < t->n_entries; i++)
+        if (t->entries[i].plugin_id == pl->id) e = &t->entries[i];
+    if (e && e->generation == gen) return e;
+    lua_State *L = t->L;
+    if (pl->timeout_ms > 0 && !t->jit_off) {
+        /* Count hooks never fire inside compiled traces: plugins with a time limit run interpreted. */
+        luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_FLUSH);
+        luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+        t->jit_off = 1;
+    }
+    pthread_mutex_lock(&pl->mu);
+    gen = atomic_load(&pl->generation);
+    char *src = malloc(pl->source_len + 1);
+    size_t len = pl->source_len;
+    if (src) memcpy(src, pl->source, len);
+    pthread_mutex_unlock(&pl->mu);
+    char msg[512];
+    if (!src) {
+        ml_error_set(err, fail_code, "%s %s: out of memory", kind_names[pl->kind], pl->name);
+        return NULL;
+    }
+    int rc = load_chunk(L, t->ref_env_maker, pl, src, len, msg, sizeof msg);
+    free(src);
+    if (rc != 0) {
+        if (e) return e; /* keep running the previous load */
+        ml_error_set(err, fail_code, "%s %s: %s", kind_names[pl->kind], pl->name, msg);
+        return NULL;
+    }
+    if (!e) {
+        if (t->n_entries == t->cap_entries) {
+            int cap = t->cap_entries ? t->cap_entries * 2 : 4;
+            ml_lua_entry *n = realloc(t->entries, (size_t)cap * sizeof *n);
+            if (!n) {
+                lua_pop(L, 1);
+                ml_error_set(err, fail_code, "out of memory");
+                return NULL;
+            }
+            t->entries = n;
+            t->cap_entries = cap;
+        }
+        e = &t->entries[t->n_entries++];
+        e->plugin_id = pl->id;
+    } else {
+        for (int i = 0; i < 3; i++) luaL_unref(L, LUA_REGISTRYINDEX, e->ref_fn[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        e->ref_fn[i] = LUA_NOREF;
+        if (!kind_fns[pl->kind][i]) continue;
+        lua_getfield(L, -1, kind_fns[pl->kind][i]);
+        if (lua_isfunction(L, -1)) e->ref_fn[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+        else lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    e->generation = gen;
+    return e;
+}
+
+/* ---- calling ------------------------------------------------------------------------------ */
+
+static void timeout_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ml_lua_tls *t = tls;
+    if (now.tv_sec > t->deadline.tv_sec || (now.tv_sec == t->deadline.tv_sec && now.tv_nsec > t->deadline.tv_nsec)) {
+        t->timed_out = 1;
+        lua_Debug d;
+        int line = lua_getstack(L, 0, &d) && lua_getinfo(L, "Sl", &d) ? d.currentline : -1;
+        if (line > 0) luaL_error(L, "%s:%d: ran longer than plugin.timeout.ms (%d ms)", t->current->path, line,
+                                 (int)t->current->timeout_ms);
+        luaL_error(L, "ran longer than plugin.timeout.ms (%d ms)", (int)t->current->timeout_ms);
+    }
+}
+
+/* Calls the function on the stack (below its `nargs` arguments) with the time limit. */
+static int pcall_limited(ml_lua_tls *t, moonlog_plugin *pl, int nargs, int nres) {
+    lua_State *L = t->L;
+    t->current = pl;
+    t->timed_out = 0;
+    atomic_fetch_add_explicit(&pl->n_calls, 1, memory_order_relaxed);
+    if (pl->timeout_ms > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &t->deadline);
+        t->deadline.tv_sec += pl->timeout_ms / 1000;
+        t->deadline.tv_nsec += (pl->timeout_ms % 1000) * 1000000;
+        if (t->deadline.tv_nsec >= 1000000000) {
+            t->deadline.tv_sec++;
+            t->deadline.tv_nsec -= 1000000000;
+        }
+        lua_sethook(L, timeout_hook, LUA_MASKCOUNT, 1000);
+    }
+    int rc = lua_pcall(L, nargs, nres, 0);
+    if (pl->timeout_ms > 0) lua_sethook(L, NULL, 0, 0);
+    if (rc != 0) {
+        atomic_fetch_add_explicit(&pl->n_errors, 1, memory_order_relaxed);
+        if (t->timed_out) atomic_fetch_add_explicit(&pl->n_timeouts, 1, memory_order_relaxed);
+    }
+    return rc;
+}
+
+static int call_failed(ml_lua_tls *t, moonlog_plugin *pl, const char *fn, int code, moonlog_error *err) {
+    const char *msg = lua_tostring(t->L, -1);
+    if (t->timed_out) code = MOONLOG_ERR_PLUGIN_TIMEOUT;
+    ml_error_set(err, code, "%s %s: %s failed: %s", kind_names[pl->kind], pl->name, fn,
+                 msg ? msg : "(error object is not a string)");
+    lua_settop(t->L, 0);
+    return code;
+}
+
+static int bad_result(ml_lua_tls *t, moonlog_plugin *pl, int code, moonlog_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int bad_result(ml_lua_tls *t, moonlog_plugin *pl, int code, moonlog_error *err, const char *fmt, ...) {
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    atomic_fetch_add_explicit(&pl->n_errors, 1, memory_order_relaxed);
+    ml_error_set(err, code, "%s %s (%s): %s", kind_names[pl->kind], pl->name, pl->path, what);
+    lua_settop(t->L, 0);
+    return code;
+}
+
+static void push_headers(lua_State *L, const moonlog_header *h, int32_t n) {
+    if (n <= 0) {
+        lua_pushnil(L);
+        return;
+    }
+    lua_createtable(L, n, 0);
+    for (int32_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, h[i].key);
+        lua_setfield(L, -2, "key");
+        if (h[i].value) lua_pushlstring(L, h[i].value, (size_t)(h[i].value_len < 0 ? 0 : h[i].value_len));
+        else lua_pushnil(L);
+        lua_setfield(L, -2, "value");
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+int ml_plugin_partition(moonlog_plugin *pl, const ml_plugin_record *r, int32_t n_partitions,
+                        const ml_cluster_ops *ops, int32_t *partition, int64_t *generation, moonlog_error *err) {
+    ml_lua_tls *t = tls_get();
+    if (!t) return ml_error_set(err, MOONLOG_ERR_PARTITIONER, "cannot create a LuaJIT state");
+    ml_lua_entry *e = entry_get(t, pl, err, MOONLOG_ERR_PARTITIONER);
+    if (!e) return MOONLOG_ERR_PARTITIONER;
+    lua_State *L = t->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_fn[0]);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_record);
+    lua_pushstring(L, r->topic);
+    lua_setfield(L, -2, "topic");
+    if (r->key) lua_pushlstring(L, r->key, (size_t)r->key_len);
+    else lua_pushnil(L);
+    lua_setfield(L, -2, "key");
+    lua_pushinteger(L, r->value_len);
+    lua_setfield(L, -2, "value_size");
+    lua_pushnumber(L, (lua_Number)r->timestamp);
+    lua_setfield(L, -2, "timestamp");
+    lua_pushinteger(L, n_partitions);
+    lua_setfield(L, -2, "partitions");
+    push_headers(L, r->headers, r->n_headers);
+    lua_setfield(L, -2, "headers");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_cluster);
+    t->ops = ops;
+    int rc = pcall_limited(t, pl, 2, 1);
+    t->ops = NULL;
+    if (rc != 0) return call_failed(t, pl, "partition", MOONLOG_ERR_PARTITIONER, err);
+    if (lua_type(L, -1) != LUA_TNUMBER)
+        return bad_result(t, pl, MOONLOG_ERR_PARTITIONER, err, "partition returned a %s, not a partition number",
+                          luaL_typename(L, -1));
+    lua_Number v = lua_tonumber(L, -1);
+    if (v != (lua_Number)(int32_t)v || v < 0 || v >= n_partitions)
+        return bad_result(t, pl, MOONLOG_ERR_PARTITIONER, err,
+                          "partition returned %g, not a partition of %s (0..%d)", v, r->topic, n_partitions - 1);
+    lua_settop(L, 0);
+    *partition = (int32_t)v;
+    if (generation) *generation = e->generation;
+    return 0;
+}
+
+void moonlog_plugin_batch_full(moonlog_plugin *pl, const char *topic, int32_t partition) {
+    ml_lua_tls *t = tls_get();
+    if (!t) return;
+    ml_lua_entry *e = entry_get(t, pl, NULL, MOONLOG_ERR_PARTITIONER);
+    if (!e || e->ref_fn[1] == LUA_NOREF) return;
+    lua_State *L = t->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_fn[1]);
+    lua_pushstring(L, topic);
+    lua_pushinteger(L, partition);
+    if (pcall_limited(t, pl, 2, 0) != 0) {
+        ml_warn("partitioner %s: on_batch_full failed: %s", pl->name, lua_tostring(L, -1));
+    }
+    lua_settop(L, 0);
+}
+
+int ml_plugin_serialize(moonlog_plugin *pl, const char *topic, const void *value, int32_t value_len,
+                        const moonlog_header *headers, int32_t n_headers, const uint8_t **out, int32_t *out_len,
+                        moonlog_error *err) {
+    ml_lua_tls *t = tls_get();
+    if (!t) return ml_error_set(err, MOONLOG_ERR_SERIALIZATION, "cannot create a LuaJIT state");
+    ml_lua_entry *e = entry_get(t, pl, err, MOONLOG_ERR_SERIALIZATION);
+    if (!e) return MOONLOG_ERR_SERIALIZATION;
+    lua_State *L = t->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_fn[0]);
+    lua_pushstring(L, topic);
+    if (value) lua_pushlstring(L, value, (size_t)(value_len < 0 ? 0 : value_len));
+    else lua_pushnil(L);
+    push_headers(L, headers, n_headers);
+    if (pcall_limited(t, pl, 3, 1) != 0) return call_failed(t, pl, "serialize", MOONLOG_ERR_SERIALIZATION, err);
+    int ty = lua_type(L, -1);
+    if (ty == LUA_TNIL) {
+        *out = NULL;
+        *out_len = -1;
+    } else if (ty == LUA_TSTRING) {
+        size_t len;
+        const char *s = lua_tolstring(L, -1, &len);
+        if (len > INT32_MAX)
+            return bad_result(t, pl, MOONLOG_ERR_SERIALIZATION, err, "serialize returned %zu bytes", len);
+        *out = (const uint8_t *)s;
+        *out_len = (int32_t)len;
+        /* Keep the string alive until the next call on this thread. */
+        lua_rawseti(L, LUA_REGISTRYINDEX, t->ref_anchor);
+    } else {
+        return bad_result(t, pl, MOONLOG_ERR_SERIALIZATION, err, "serialize returned a %s, not a string or nil",
+                          luaL_typename(L, -1));
+    }
+    lua_settop(L, 0);
+    return 0;
+}
+
+int moonlog_plugin_retry(moonlog_plugin *pl, int attempt, int error_code, int64_t elapsed_ms, const char *topic,
+                         int32_t partition, int64_t *retry_after_ms, moonlog_error *err) {
+    if (pl->kind != ML_PLUGIN_RETRY_POLICY)
+        return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "%s is not a retry policy", pl->name);
+    ml_lua_tls *t = tls_get();
+    if (!t) return ml_error_set(err, MOONLOG_ERR_RETRY_POLICY, "cannot create a LuaJIT state");
+    ml_lua_entry *e = entry_get(t, pl, err, MOONLOG_ERR_RETRY_POLICY);
+    if (!e) return MOONLOG_ERR_RETRY_POLICY;
+    lua_State *L = t->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_fn[0]);
+    lua_pushinteger(L, attempt);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_err);
+    lua_pushinteger(L, error_code);
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, moonlog_err_name(error_code));
+    lua_setfield(L, -2, "name");
+    lua_pushboolean(L, ml_error_retriable(error_code));
+    lua_setfield(L, -2, "retriable");
+    lua_pushnumber(L, (lua_Number)elapsed_ms);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_record);
+    lua_pushstring(L, topic);
+    lua_setfield(L, -2, "topic");
+    lua_pushinteger(L, partition);
+    lua_setfield(L, -2, "partition");
+    if (pcall_limited(t, pl, 4, 1) != 0) return call_failed(t, pl, "decide", MOONLOG_ERR_RETRY_POLICY, err);
+    if (lua_isnil(L, -1)) {
+        *retry_after_ms = -1;
+    } else if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) >= 0 && lua_tonumber(L, -1) < 1e12) {
+        *retry_after_ms = (int64_t)lua_tonumber(L, -1);
+    } else {
+        return bad_result(t, pl, MOONLOG_ERR_RETRY_POLICY, err, "decide returned %s, not nil or a delay >= 0 in ms",
+                          lua_type(L, -1) == LUA_TNUMBER ? "a negative number" : luaL_typename(L, -1));
+    }
+    lua_settop(L, 0);
+    return 0;
+}
+
+/* ---- the public side ---------------------------------------------------------------------- */
+
+static int file_exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int search_dirs(const char *dirs, const char *kind_dir, const char *name, char *out, size_t outsz) {
+    if (!dirs) return 0;
+    const char *p = dirs;
+    while (*p) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n > 0) {
+            snprintf(out, outsz, "%.*s/%s/%s.lua", (int)n, p, kind_dir, name);
+            if (file_exists(out)) return 1;
+        }
+        if (!end) break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+/* plugin.path, $MOONLOG_PLUGIN_PATH, then plugins/ next to (or above) this library or program. */
+static int resolve(int kind, const char *name, const char *search_path, char *out, size_t outsz) {
+    if (strchr(name, '/') || (strlen(name) > 4 && strcmp(name + strlen(name) - 4, ".lua") == 0)) {
+        snprintf(out, outsz, "%s", name);
+        return file_exists(out);
+    }
+    if (search_dirs(search_path, kind_dirs[kind], name, out, outsz)) return 1;
+    if (search_dirs(getenv("MOONLOG_PLUGIN_PATH"), kind_dirs[kind], name, out, outsz)) return 1;
+    Dl_info info;
+    if (dladdr((void *)&moonlog_plugin_open, &info) && info.dli_fname) {
+        char dir[PATH_MAX];
+        if (realpath(info.dli_fname, dir)) {
+            for (int up = 0; up < 4; up++) {
+                char *slash = strrchr(dir, '/');
+                if (!slash) break;
+                *slash = 0;
+                char cand[2 * PATH_MAX + 64];
+                snprintf(cand, sizeof cand, "%s/plugins:%s/share/moonlog/plugins", dir, dir);
+                if (search_dirs(cand, kind_dirs[kind], name, out, outsz)) return 1;
+            }
+        }
+    }
+    return search_dirs("/usr/local/share/moonlog/plugins:/usr/share/moonlog/plugins", kind_dirs[kind], name, out,
+                       outsz);
+}
+
+int moonlog_plugin_open(const char *kind, const char *name, const moonlog_plugin_options *opts, moonlog_plugin **out,
+                        moonlog_error *err) {
+    int k = -1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(kind, kind_names[i]) == 0) k = i;
+    if (k < 0)
+        return ml_error_set(err, MOONLOG_ERR_INVALID_ARG,
+                            "unknown plugin kind '%s' (partitioner, serializer, retry_policy)", kind);
+    char path[PATH_MAX];
+    if (!resolve(k, name, opts ? opts->search_path : NULL, path, sizeof path))
+        return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,
+                            "%s '%s': no such plugin (not a readable file, nor %s/%s.lua in plugin.path, "
+                            "$MOONLOG_PLUGIN_PATH or the shipped plugins)",
+                            kind, name, kind_dirs[k], name);
+    moonlog_plugin *pl = calloc(1, sizeof *pl);
+    if (!pl) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
+    pl->id = atomic_fetch_add(&next_plugin_id, 1);
+    pl->kind = k;
+    pl->path = strdup(path);
+    pl->name = strdup(name);
+    pl->unsafe = opts ? opts->unsafe : 0;
+    pl->timeout_ms = opts ? opts->timeout_ms : 0;
+    pthread_mutex_init(&pl->mu, NULL);
+    if (opts && opts->config) {
+        size_t n = 0;
+        while (opts->config[n] && opts->config[n + 1]) n += 2;
+        pl->config = calloc(n + 1, sizeof *pl->config);
+        for (size_t i = 0; pl->config && i < n; i++) pl->config[i] = strdup(opts->config[i]);
+    }
+    char msg[512];
+    if (!pl->path || !pl->name || read_file(path, &pl->source, &pl->source_len, &pl->st, msg, sizeof msg) != 0 ||
+        check_in_scratch(pl, pl->source, pl->source_len, msg, sizeof msg) != 0) {
+        ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "%s %s: %s", kind, name, pl->path ? msg : "out of memory");
+        moonlog_plugin_close(pl);
+        return MOONLOG_ERR_INVALID_CONFIG;
+    }
+    atomic_store(&pl->generation, 1);
+    *out = pl;
+    return 0;
+}
+
+void moonlog_plugin_close(moonlog_plugin *pl) {
+    if (!pl) return;
+    pthread_mutex_destroy(&pl->mu);
+    for (char **c = pl->config; c && *c; c++) free(*c);
+    free(pl->config);
+    free(pl->path);
+    free(pl->name);
+    free(pl->source);
+    free(pl);
+}
+
+const char *moonlog_plugin_path(const moonlog_plugin *pl) { return pl->path; }
+int64_t moonlog_plugin_generation(moonlog_plugin *pl) { return atomic_load(&pl->generation); }
+int ml_plugin_kind(const moonlog_plugin *pl) { return pl->kind; }
+const char *ml_plugin_name(const moonlog_plugin *pl) { return pl->name; }
+
+static int same_file(const struct stat *a, const struct stat *b) {
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int moonlog_plugin_reload_check(moonlog_plugin *pl, moonlog_error *err) {
+    struct stat st;
+    if (stat(pl->path, &st) != 0) return 0; /* being replaced, or gone: keep the running one */
+    pthread_mutex_lock(&pl->mu);
+    int same = same_file(&st, &pl->st);
+    pthread_mutex_unlock(&pl->mu);
+    if (same) return 0;
+    char *src;
+    size_t len;
+    char msg[512];
+    int rc = read_file(pl->path, &src, &len, &st, msg, sizeof msg);
+    if (rc == 0 && check_in_scratch(pl, src, len, msg, sizeof msg) != 0) {
+        free(src);
+        rc = -1;
+    }
+    pthread_mutex_lock(&pl->mu);
+    pl->st = st; /* an invalid version is reported once, not at every check */
+    if (rc == 0) {
+        free(pl->source);
+        pl->source = src;
+        pl->source_len = len;
+        atomic_fetch_add(&pl->generation, 1);
+    }
+    pthread_mutex_unlock(&pl->mu);
+    if (rc != 0) {
+        atomic_fetch_add(&pl->n_reload_failures, 1);
+        ml_warn("%s %s: reload refused, the running version stays: %s", kind_names[pl->kind], pl->name, msg);
+        return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "%s %s: reload refused: %s", kind_names[pl->kind],
+                            pl->name, msg);
+    }
+    atomic_fetch_add(&pl->n_reloads, 1);
+    ml_info("%s %s: reloaded %s (generation %lld)", kind_names[pl->kind], pl->name, pl->path,
+            (long long)atomic_load(&pl->generation));
+    return 1;
+}
+
+int64_t moonlog_plugin_counter(moonlog_plugin *pl, const char *name) {
+    if (strcmp(name, "calls") == 0) return atomic_load(&pl->n_calls);
+    if (strcmp(name, "errors") == 0) return atomic_load(&pl->n_errors);
+    if (strcmp(name, "timeouts") == 0) return atomic_load(&pl->n_timeouts);
+    if (strcmp(name, "reloads") == 0) return atomic_load(&pl->n_reloads);
+    if (strcmp(name, "reload.failures") == 0) return atomic_load(&pl->n_reload_failures);
+    int64_t v = 0;
+    pthread_mutex_lock(&pl->mu);
+    for (int i = 0; i < pl->n_counters; i++)
+        if (strcmp(pl->counters[i].name, name) == 0) v = pl->counters[i].value;
+    pthread_mutex_unlock(&pl->mu);
+    return v;
+}
+
+/* ---- the same calls for programs and specs ------------------------------------------------ */
+
+static int32_t all_count(void *ctx, const char *topic) {
+    (void)topic;
+    return *(int32_t *)ctx;
+}
+
+static int all_available(void *ctx, const char *topic, int32_t p) {
+    (void)topic;
+    return p >= 0 && p < *(int32_t *)ctx;
+}
+
+int moonlog_plugin_partition(moonlog_plugin *pl, const char *topic, const void *key, int32_t key_len,
+                             int32_t value_len, int32_t n_partitions, int32_t *partition, moonlog_error *err) {
+    if (pl->kind != ML_PLUGIN_PARTITIONER)
+        return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "%s is not a partitioner", pl->name);
+    ml_cluster_ops ops = {all_count, all_available, &n_partitions};
+    ml_plugin_record r = {topic, key, key_len, value_len, 0, NULL, 0};
+    return ml_plugin_partition(pl, &r, n_partitions, &ops, partition, NULL, err);
+}
+
+int moonlog_plugin_serialize(moonlog_plugin *pl, const char *topic, const void *value, int32_t value_len, void **out,
+                             int32_t *out_len, moonlog_error *err) {
+    if (pl->kind != ML_PLUGIN_SERIALIZER)
+        return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "%s is not a serializer", pl->name);
+    const uint8_t *p;
+    int rc = ml_plugin_serialize(pl, topic, value, value_len, NULL, 0, &p, out_len, err);
+    if (rc != 0) return rc;
+    *out = NULL;
+    if (*out_len >= 0) {
+        *out = malloc((size_t)*out_len + 1);
+        if (!*out) return ml_error_set(err, MOONLOG_ERR_SERIALIZATION, "out of memory");
+        memcpy(*out, p, (size_t)*out_len);
+    }
+    return 0;
+}
+
+void moonlog_free(void *p) { free(p); }
