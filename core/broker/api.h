@@ -36,5 +36,16 @@ int ml_handle_create_topics(ml_request *req);
 int ml_handle_delete_topics(ml_request *req);
 int ml_handle_create_partitions(ml_request *req);
 int ml_handle_describe_configs(ml_request *req);
+/* Consumer groups (group_coordinator.c decides; these decode and answer). */
+int ml_handle_find_coordinator(ml_request *req);
+int ml_handle_join_group(ml_request *req);
+int ml_handle_sync_group(ml_request *req);
+int ml_handle_heartbeat(ml_request *req);
+int ml_handle_leave_group(ml_request *req);
+int ml_handle_offset_commit(ml_request *req);
+int ml_handle_offset_fetch(ml_request *req);
+int ml_handle_describe_groups(ml_request *req);
+int ml_handle_list_groups(ml_request *req);
+int ml_handle_delete_groups(ml_request *req);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "broker/connection.h"
 #include "broker/fetch_purgatory.h"
+#include "broker/group_coordinator.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "storage/log_manager.h"
@@ -106,6 +107,8 @@ int ml_server_init(ml_server *s, const ml_broker_config *config, ml_err *err) {
     if (rc != 0) return rc;
     s->fetches = ml_fetch_purgatory_new(s->base);
     if (!s->fetches) return ml_err_set(err, ML_ENOMEM, "out of memory");
+    rc = ml_group_coordinator_open(s, &s->groups, err);
+    if (rc != 0) return rc;
     rc = server_listen(s, err);
     if (rc != 0) return rc;
     s->sig_int = evsignal_new(s->base, SIGINT, on_signal, s);
@@ -140,6 +143,7 @@ void ml_server_free(ml_server *s) {
     while (!TAILQ_EMPTY(&s->conns)) ml_conn_close(TAILQ_FIRST(&s->conns), NULL);
     if (s->listener) evconnlistener_free(s->listener);
     if (s->fetches) ml_fetch_purgatory_free(s->fetches);
+    if (s->groups) ml_group_coordinator_free(s->groups);
     if (s->logs) {
         ml_err err;
         if (ml_log_manager_close(s->logs, ml_wall_ms(), &err) != 0) ml_error("closing the logs: %s", err.msg);

@@ -16,12 +16,14 @@ struct evconnlistener;
 struct ml_conn;
 struct ml_log_manager;
 struct ml_fetch_purgatory;
+struct ml_group_coordinator;
 
 typedef struct ml_server {
     struct event_base *base;
     const ml_broker_config *config;
     struct ml_log_manager *logs;
     struct ml_fetch_purgatory *fetches;
+    struct ml_group_coordinator *groups; /* consumer groups and committed offsets */
     struct evconnlistener *listener;
     struct event *sig_int;
     struct event *sig_term;
