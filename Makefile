@@ -40,7 +40,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIB_OBJ     := $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(CLIENT_SRC) $(LUA_SRC)) $(GEN_C:.c=.o)
 BROKER_OBJ  := $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(STORAGE_SRC) $(BROKER_SRC)) $(GEN_C:.c=.o)
 
-all: $(B)/moonlogd $(B)/libmoonlog.so $(B)/libmoonlog.a $(B)/libmoonlogd.so
+all: $(B)/moonlogd $(B)/libmoonlog.so $(B)/libmoonlog.a $(B)/libmoonlogd.so $(B)/moonlog
 
 # Generated files are not intermediates: make must never delete them after a build.
 .SECONDARY: $(GEN_C) $(GEN_H)
@@ -68,6 +68,10 @@ $(B)/libmoonlogd.so: $(BROKER_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/moonlogd: $(call obj,core/broker/main.c) $(BROKER_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The moonlog command (core/cli), linked with libmoonlog.a.
+$(B)/moonlog: $(call obj,$(wildcard core/cli/*.c)) $(B)/libmoonlog.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The benchmark's load generator (scripts/loadgen.c): pre-built requests, no client library.

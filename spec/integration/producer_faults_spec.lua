@@ -1,0 +1,122 @@
+-- Faults: a plugin failing every tenth record; the broker stopped mid-stream and started again
+-- (max.in.flight=1 keeps every record once and in order); retries exhausted; close(timeout)
+-- against a stopped broker.
+local process = require "process"
+local brokers = require "broker"
+local client = require "client"
+local moonlog = client.moonlog
+
+describe("producer faults", function()
+  local dir
+  setup(function() dir = process.tmpdir("faults") end)
+  teardown(function() process.rmdir(dir) end)
+
+  it("a plugin failing every tenth record fails exactly those, with its error", function()
+    local b = brokers.start { overrides = { ["num.partitions"] = "2" } }
+    local path = dir .. "/tenth.lua"
+    client.write_plugin(path, [[
+local n = 0
+return {
+  api = 1, kind = "partitioner",
+  partition = function(record, cluster)
+    n = n + 1
+    if n % 10 == 0 then error("refusing record " .. n) end
+    return n % record.partitions
+  end,
+}
+]])
+    local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, partitioner = path })
+    local refused = {}
+    for i = 1, 1000 do
+      local ok, err = p:send { topic = "tenth", value = tostring(i) }
+      if not ok then
+        refused[#refused + 1] = i
+        assert.are.equal("PARTITIONER", err.name)
+        assert.truthy(err.message:find("tenth.lua:6: refusing record " .. i, 1, true), err.message)
+      end
+    end
+    assert(p:close())
+    assert.are.equal(100, #refused)
+    for k, i in ipairs(refused) do assert.are.equal(10 * k, i) end
+    assert.are.equal(100, p:counter("plugin.errors"))
+    local got = {}
+    for _, r in ipairs(client.consume(b.bootstrap, "tenth", 900)) do got[tonumber(r.value)] = (got[tonumber(r.value)] or 0) + 1 end
+    for i = 1, 1000 do
+      if i % 10 == 0 then assert.is_nil(got[i], "record " .. i) else assert.are.equal(1, got[i], "record " .. i) end
+    end
+    b:stop()
+  end)
+
+  it("the broker stopped mid-stream and started again: every record once and in order (max.in.flight=1)", function()
+    local b = brokers.start { overrides = { ["num.partitions"] = "1" } }
+    local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, ["max.in.flight.requests.per.connection"] = "1",
+                                        ["linger.ms"] = "1", ["batch.size"] = "2000", ["retry.backoff.ms"] = "20",
+                                        ["reconnect.backoff.ms"] = "20", ["request.timeout.ms"] = "3000" })
+    local N, order, errors = 20000, {}, {}
+    local function cb(i) return function(md, err)
+      if err then errors[#errors + 1] = err.name .. ": " .. err.message else order[#order + 1] = i end
+    end end
+    for i = 1, N / 2 do assert(p:send({ topic = "ordered", value = tostring(i) }, cb(i))) end
+    client.wait(p, "some records acknowledged", function() return #order >= 1000 end)
+    b:stop_process()
+    for i = N / 2 + 1, N do assert(p:send({ topic = "ordered", value = tostring(i) }, cb(i))) end
+    client.wait(p, "the producer to notice the stop", function()
+      return p:counter("records.retried") > 0 or #order == N / 2
+    end)
+    b:launch()
+    assert(p:flush())
+    io.stderr:write("[ordered] retried batches: ", p:counter("records.retried"), "\n")
+    assert(p:close())
+    assert.are.same({}, errors)
+    assert.are.equal(N, #order)
+    for k = 1, N do assert.are.equal(k, order[k]) end
+    local recs = client.consume(b.bootstrap, "ordered", N)
+    assert.are.equal(N, #recs)
+    for k = 1, N do assert.are.equal(tostring(k), recs[k].value) end
+    b:stop()
+  end)
+
+  it("with retries exhausted every undelivered record gets its error in the callback", function()
+    local b = brokers.start { overrides = { ["num.partitions"] = "1" } }
+    local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, retries = "0",
+                                        ["delivery.timeout.ms"] = "1500", ["request.timeout.ms"] = "1000",
+                                        ["linger.ms"] = "0", ["reconnect.backoff.ms"] = "20" })
+    assert(p:send_sync { topic = "exhausted", value = "first" })
+    b:stop_process()
+    local ok_n, errs = 0, {}
+    for i = 1, 200 do
+      assert(p:send({ topic = "exhausted", value = tostring(i) }, function(md, err)
+        if err then errs[#errs + 1] = err else ok_n = ok_n + 1 end
+      end))
+    end
+    client.wait(p, "every record completed", function() return ok_n + #errs == 200 end)
+    assert.are.equal(0, ok_n)
+    for _, e in ipairs(errs) do
+      assert.truthy(e.name == "NETWORK_EXCEPTION" or e.name == "TIMED_OUT", e.name)
+      assert.truthy(e.message:find("exhausted", 1, true) or e.message:find("delivery.timeout.ms", 1, true), e.message)
+    end
+    assert(p:close())
+    b:stop()
+  end)
+
+  it("close(timeout) against a stopped broker returns by the deadline and fails what is left", function()
+    local b = brokers.start { overrides = { ["num.partitions"] = "1" } }
+    local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, ["linger.ms"] = "0",
+                                        ["reconnect.backoff.ms"] = "20" })
+    assert(p:send_sync { topic = "closing", value = "first" })
+    b:stop_process()
+    local errs = {}
+    for i = 1, 100 do
+      assert(p:send({ topic = "closing", value = tostring(i) }, function(md, err) errs[#errs + 1] = err end))
+    end
+    local t0 = process.now_ms()
+    local ok, err = p:close(500)
+    local took = process.now_ms() - t0
+    assert.is_nil(ok)
+    assert.are.equal("TIMED_OUT", err.name)
+    assert.is_true(took < 2000, "close took " .. took .. " ms")
+    assert.are.equal(100, #errs)
+    for _, e in ipairs(errs) do assert.are.equal("TIMED_OUT", e.name) end
+    b:stop()
+  end)
+end)
