@@ -1,0 +1,63 @@
+-- The examples of core/lua/HOOKS.md (blocks starting with "-- example: <kind>") are real
+-- plugins: each is loaded by the host and called as the producer calls it.
+local process = require "process"
+local client = require "client"
+local moonlog = client.moonlog
+
+local doc = assert(process.read_file(client.root .. "/core/lua/HOOKS.md"))
+local examples = {}
+for block in doc:gmatch("```lua\n(.-)```") do
+  local kind = block:match("^%-%- example: (%S+)")
+  if kind then examples[kind] = block end
+end
+
+describe("HOOKS.md examples", function()
+  local dir
+  setup(function() dir = process.tmpdir("hooks-doc") end)
+  teardown(function() process.rmdir(dir) end)
+
+  local function load(kind)
+    assert.is_string(examples[kind], "no example for " .. kind)
+    local path = dir .. "/" .. kind .. ".lua"
+    client.write_plugin(path, examples[kind])
+    return assert(moonlog.plugin(kind, path))
+  end
+
+  it("has one example of each kind", function()
+    assert.is_string(examples.partitioner)
+    assert.is_string(examples.serializer)
+    assert.is_string(examples.retry_policy)
+  end)
+
+  it("partitioner: murmur2 for keys, sticky until the batch is full", function()
+    local pl = load("partitioner")
+    assert.are.equal(moonlog.murmur2_partition("foobar", 6), pl:partition("t", "foobar", 6))
+    local p = pl:partition("t", nil, 6)
+    for _ = 1, 20 do assert.are.equal(p, pl:partition("t", nil, 6)) end
+    pl:batch_full("t", p)
+    local seen = {}
+    for _ = 1, 50 do
+      pl:batch_full("t", pl:partition("t", nil, 6))
+      seen[pl:partition("t", nil, 6)] = true
+    end
+    local n = 0
+    for _ in pairs(seen) do n = n + 1 end
+    assert.is_true(n > 1)
+  end)
+
+  it("serializer: upper-cases, refuses empty values with its line", function()
+    local s = load("serializer")
+    assert.are.equal("HELLO", s:serialize("t", "hello"))
+    local v, err = s:serialize("t", "")
+    assert.is_nil(v)
+    assert.truthy(err.message:find("serializer.lua:8: empty values are not allowed on t", 1, true), err.message)
+  end)
+
+  it("retry_policy: linear, five attempts, never NOT_ENOUGH_REPLICAS", function()
+    local r = load("retry_policy")
+    assert.are.equal(50, r:retry(1, 6, 10))
+    assert.are.equal(250, r:retry(5, 6, 10))
+    assert.is_false(r:retry(6, 6, 10))
+    assert.is_false(r:retry(1, 19, 10))
+  end)
+end)
