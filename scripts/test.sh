@@ -16,7 +16,9 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(spec)
-LD_PRELOAD=$preload busted --lua=luajit --helper=spec/support/helper.lua -o utfTerminal "${targets[@]}" 2>&1 | tee "$log"
+# busted's own launcher runs under the system Lua and re-executes LuaJIT for --lua, which loses
+# a preloaded sanitizer runtime on the way: run its runner under LuaJIT directly.
+LD_PRELOAD=$preload luajit "$(command -v busted)" --helper=spec/support/helper.lua -o utfTerminal "${targets[@]}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 summary=$(grep -aE '^[0-9]+ success' "$log" | tail -n 1)
 passed=$(sed -nE 's/^([0-9]+) success.*/\1/p' <<<"$summary")
