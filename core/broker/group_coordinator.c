@@ -1100,9 +1100,11 @@ int ml_group_coordinator_ensure_topic(ml_group_coordinator *gc, ml_err *err) {
     int32_t n = ml_log_manager_partition_count(lm, ML_OFFSETS_TOPIC);
     if (n <= 0) {
         n = gc->server->config->offsets_topic_num_partitions;
-        const char *names[] = {"cleanup.policy", "segment.bytes", "compression.type"};
-        const char *values[] = {"compact", "104857600", "producer"};
-        int rc = ml_log_manager_create_topic(lm, ML_OFFSETS_TOPIC, n, names, values, 3, ml_wall_ms(), err);
+        /* Compacted: the last commit per key is all a restart needs. Segments follow the broker's
+         * log.segment.bytes (Kafka has a separate offsets.topic.segment.bytes, 100 MiB). */
+        const char *names[] = {"cleanup.policy"};
+        const char *values[] = {"compact"};
+        int rc = ml_log_manager_create_topic(lm, ML_OFFSETS_TOPIC, n, names, values, 1, ml_wall_ms(), err);
         if (rc != 0 && rc != ML_EEXIST) return rc;
         ml_info("created %s with %d partitions", ML_OFFSETS_TOPIC, n);
     }

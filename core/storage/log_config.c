@@ -31,6 +31,7 @@ static const prop props[] = {
     {"flush.ms", P_I64, F(flush_ms), -1},
     {"segment.index.bytes", P_I32, F(segment_index_bytes), 4096},
     {"unclean.leader.election.enable", P_BOOL, F(unclean_leader_election), 0},
+    {"delete.retention.ms", P_I64, F(delete_retention_ms), 0},
 };
 #undef F
 #define N_PROPS ((int)(sizeof props / sizeof props[0]))
@@ -52,6 +53,7 @@ void ml_log_config_defaults(ml_log_config *c) {
     c->flush_ms = -1;
     c->segment_index_bytes = 10485760;
     c->unclean_leader_election = 0;
+    c->delete_retention_ms = 86400000;
 }
 
 const char *ml_log_config_name(int i) { return i >= 0 && i < N_PROPS ? props[i].name : NULL; }

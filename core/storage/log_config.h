@@ -36,6 +36,7 @@ typedef struct ml_log_config {
     int64_t flush_ms;                /* flush.ms, -1 = leave it to the page cache */
     int32_t segment_index_bytes;     /* segment.index.bytes: preallocated size of each index */
     int32_t unclean_leader_election; /* unclean.leader.election.enable */
+    int64_t delete_retention_ms;     /* delete.retention.ms: how long compaction keeps tombstones */
 } ml_log_config;
 
 /* Kafka's defaults (1 GiB segments, 7 days, 4096-byte index interval, 10 MiB indexes, ...). */

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "storage/checkpoint.h"
+#include "storage/compaction.h"
 #include "storage/recovery.h"
 #include "storage/retention.h"
 
@@ -453,6 +454,9 @@ int ml_log_manager_retain(ml_log_manager *lm, int64_t now_ms, ml_err *err) {
             int n = ml_retention_run(lm->topics[i]->parts[p], now_ms, err);
             if (n < 0) return n;
             deleted += n;
+            /* cleanup.policy=compact: keep the last record per key in the sealed segments. */
+            int rc = ml_compaction_run(lm->topics[i]->parts[p], now_ms, NULL, err);
+            if (rc < 0) return rc;
         }
     return deleted;
 }

@@ -37,7 +37,7 @@ typedef struct ml_log_config {
   int64_t segment_bytes; int64_t segment_ms; int64_t retention_ms; int64_t retention_bytes;
   int32_t message_timestamp_type; int32_t cleanup_policy; int32_t min_insync_replicas; int32_t compression_type;
   int32_t max_message_bytes; int32_t index_interval_bytes; int64_t flush_messages; int64_t flush_ms;
-  int32_t segment_index_bytes; int32_t unclean_leader_election;
+  int32_t segment_index_bytes; int32_t unclean_leader_election; int64_t delete_retention_ms;
 } ml_log_config;
 void ml_log_config_defaults(ml_log_config *c);
 int ml_log_config_set(ml_log_config *c, const char *name, const char *value, ml_err *err);
