@@ -145,4 +145,18 @@ describe("crc32c", function()
       assert.equal(reference(s, 0, n), crc(s, n))
     end
   end)
+
+  -- Buffers of 3 x 8 KiB and more take the three-stream path, whose registers are joined by
+  -- shifting them over zero bytes: around each block boundary, unaligned, and continued.
+  it("matches the reference around the three-stream block sizes, unaligned and continued", function()
+    local s = c.random_bytes(2 * 3 * 8192 + 64, 77)
+    for _, case in ipairs({ { 3 * 8192 - 1, 0 }, { 3 * 8192, 5 }, { 3 * 8192 + 7, 1 }, { 2 * 3 * 8192 + 9, 3 } }) do
+      local n, off = case[1], case[2]
+      local p = ffi.cast("const uint8_t *", s) + off
+      assert.equal(reference(s, off, n), crc(p, n), "len " .. n .. " off " .. off)
+    end
+    local whole = crc(s, #s)
+    local first = lib.ml_crc32c(0, s, 3 * 8192 + 3)
+    assert.equal(whole, crc(ffi.cast("const uint8_t *", s) + 3 * 8192 + 3, #s - (3 * 8192 + 3), first))
+  end)
 end)
