@@ -135,54 +135,7 @@ static int batch_compactable(const ml_record_batch_hdr *h) {
     return (h->attributes & ML_RB_ATTR_CODEC_MASK) == 0 && !(h->attributes & ML_RB_ATTR_CONTROL);
 }
 
-static int read_segment(const ml_segment *s, uint8_t **out, ml_err *err) {
-    uint8_t *buf = malloc(s->size ? s->size : 1);
-    if (!buf) return ml_err_set(err, ML_ENOMEM, "out of memory reading %s.log", s->prefix);
-    size_t got = 0;
-    while (got < s->size) {
-        ssize_t n = pread(s->fd, buf + got, s->size - got, (off_t)got);
-        if (n <= 0) {
-            free(buf);
-            return ml_err_set(err, ML_EIO, "reading %s.log: %s", s->prefix, n < 0 ? strerror(errno) : "short read");
-        }
-        got += (size_t)n;
-    }
-    *out = buf;
-    return 0;
-}
 
-/* Pass 1: the last offset of every key in the sealed segments. */
-static int build_map(ml_partition_log *pl, key_map *m, ml_err *err) {
-    for (int i = 0; i < pl->n_segs - 1; i++) {
-        uint8_t *buf;
-        int rc = read_segment(pl->segs[i], &buf, err);
-        if (rc != 0) return rc;
-        ml_record_batch_iter it;
-        ml_record_batch_iter_init(&it, buf, pl->segs[i]->size);
-        const uint8_t *batch;
-        ml_record_batch_hdr h;
-        while (rc == 0 && (rc = ml_record_batch_iter_next(&it, &batch, &h, err)) == 1) {
-            rc = 0;
-            if (!batch_compactable(&h)) continue;
-            ml_reader r;
-            ml_reader_init(&r, batch + ML_RB_HEADER_SIZE, ml_record_batch_size(&h) - ML_RB_HEADER_SIZE);
-            rec_view v;
-            int more;
-            while ((more = next_record(&r, h.base_offset, &v)) == 1)
-                if (v.key && map_put(m, v.key, v.key_len, v.offset) != 0) {
-                    rc = ml_err_set(err, ML_ENOMEM, "out of memory compacting %s-%d", pl->topic, pl->partition);
-                    break;
-                }
-            if (more < 0) rc = ml_err_set(err, ML_ECORRUPT, "%s.log: a record at batch %lld does not decode",
-                                          pl->segs[i]->prefix, (long long)h.base_offset);
-        }
-        free(buf);
-        if (rc < 0) return rc;
-    }
-    return 0;
-}
-
-/* The batch at `batch` without the records that go, appended to `out` (possibly nothing). */
 static int filter_batch(const uint8_t *batch, const ml_record_batch_hdr *h, const key_map *m, int64_t horizon_ms,
                         ml_writer *out, ml_compaction_stats *st) {
     size_t size = ml_record_batch_size(h);
@@ -224,51 +177,206 @@ static int filter_batch(const uint8_t *batch, const ml_record_batch_hdr *h, cons
     return 0;
 }
 
-static int write_file(const char *path, const uint8_t *data, size_t len, ml_err *err) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return ml_err_set(err, ML_EIO, "open %s: %s", path, strerror(errno));
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n <= 0) {
-            close(fd);
-            return ml_err_set(err, ML_EIO, "write %s: %s", path, strerror(errno));
-        }
-        done += (size_t)n;
+
+/* Segments are read in chunks of whole batches, never whole: memory stays bounded whatever
+ * segment.bytes is (a chunk grows only to hold one batch larger than it). */
+#define ML_COMPACTION_CHUNK (4u << 20)
+
+typedef int (*batch_fn)(void *ctx, const uint8_t *batch, const ml_record_batch_hdr *h, ml_err *err);
+
+static int pread_all(int fd, uint8_t *buf, size_t len, uint64_t pos, const char *what, ml_err *err) {
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, buf + got, len - got, (off_t)(pos + got));
+        if (n <= 0) return ml_err_set(err, ML_EIO, "reading %s: %s", what, n < 0 ? strerror(errno) : "short read");
+        got += (size_t)n;
     }
-    int rc = fsync(fd) == 0 ? 0 : ml_err_set(err, ML_EIO, "fsync %s: %s", path, strerror(errno));
-    close(fd);
+    return 0;
+}
+
+/* Calls `fn` for every batch of the first `size` bytes of `fd`, each one validated (CRC). */
+static int each_batch(int fd, uint64_t size, const char *what, batch_fn fn, void *ctx, ml_err *err) {
+    size_t cap = ML_COMPACTION_CHUNK;
+    uint8_t *buf = malloc(cap);
+    if (!buf) return ml_err_set(err, ML_ENOMEM, "out of memory reading %s", what);
+    uint64_t pos = 0;
+    int rc = 0;
+    while (rc == 0 && pos < size) {
+        size_t want = size - pos < cap ? (size_t)(size - pos) : cap;
+        rc = pread_all(fd, buf, want, pos, what, err);
+        size_t off = 0;
+        while (rc == 0 && off + ML_RB_LOG_OVERHEAD <= want) {
+            size_t bsize = (size_t)ml_load_u32(buf + off + ML_RB_OFF_LENGTH) + ML_RB_LOG_OVERHEAD;
+            if (bsize < ML_RB_HEADER_SIZE || bsize > size - pos - off) {
+                rc = ml_err_set(err, ML_ECORRUPT, "%s: a batch at byte %llu overruns the file", what,
+                                (unsigned long long)(pos + off));
+                break;
+            }
+            if (off + bsize > want) break;
+            ml_record_batch_hdr h;
+            rc = ml_record_batch_parse(buf + off, bsize, &h, err);
+            if (rc == 0) rc = fn(ctx, buf + off, &h, err);
+            off += bsize;
+        }
+        if (rc != 0) break;
+        if (off == 0) {
+            /* One batch larger than the buffer: grow to hold it and read again. */
+            size_t bsize = (size_t)ml_load_u32(buf + ML_RB_OFF_LENGTH) + ML_RB_LOG_OVERHEAD;
+            uint8_t *nb = realloc(buf, bsize);
+            if (!nb) {
+                rc = ml_err_set(err, ML_ENOMEM, "out of memory reading %s", what);
+                break;
+            }
+            buf = nb;
+            cap = bsize;
+            continue;
+        }
+        pos += off;
+    }
+    free(buf);
     return rc;
 }
 
-/* Replaces sealed segment `i` by one holding `data` (same base offset, indexes rebuilt). */
-static int replace_segment(ml_partition_log *pl, int i, const uint8_t *data, size_t len, int64_t now_ms,
-                           ml_err *err) {
+typedef struct map_ctx {
+    key_map *m;
+    const char *what;
+} map_ctx;
+
+static int map_batch(void *arg, const uint8_t *batch, const ml_record_batch_hdr *h, ml_err *err) {
+    map_ctx *c = arg;
+    if (!batch_compactable(h)) return 0;
+    ml_reader r;
+    ml_reader_init(&r, batch + ML_RB_HEADER_SIZE, ml_record_batch_size(h) - ML_RB_HEADER_SIZE);
+    rec_view v;
+    int more;
+    while ((more = next_record(&r, h->base_offset, &v)) == 1)
+        if (v.key && map_put(c->m, v.key, v.key_len, v.offset) != 0)
+            return ml_err_set(err, ML_ENOMEM, "out of memory compacting %s", c->what);
+    if (more < 0)
+        return ml_err_set(err, ML_ECORRUPT, "%s: a record of batch %lld does not decode", c->what,
+                          (long long)h->base_offset);
+    return 0;
+}
+
+/* Pass 1: the last offset of every key in the sealed segments. */
+static int build_map(ml_partition_log *pl, key_map *m, ml_err *err) {
+    for (int i = 0; i < pl->n_segs - 1; i++) {
+        map_ctx c = {m, pl->segs[i]->prefix};
+        int rc = each_batch(pl->segs[i]->fd, pl->segs[i]->size, pl->segs[i]->prefix, map_batch, &c, err);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len, const char *path, ml_err *err) {
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, data + done, len - done);
+        if (n <= 0) return ml_err_set(err, ML_EIO, "write %s: %s", path, strerror(errno));
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+typedef struct filter_ctx {
+    const key_map *m;
+    int64_t horizon_ms;
+    ml_compaction_stats *st;
+    ml_writer out; /* retained batches not yet written */
+    int fd;        /* the .cleaned file */
+    const char *path;
+    uint64_t written;
+} filter_ctx;
+
+static int filter_flush(filter_ctx *c, ml_err *err) {
+    if (c->out.err) return ml_err_set(err, ML_ENOMEM, "out of memory compacting");
+    int rc = write_all(c->fd, c->out.data, c->out.len, c->path, err);
+    c->written += c->out.len;
+    c->out.len = 0;
+    return rc;
+}
+
+static int filter_one(void *arg, const uint8_t *batch, const ml_record_batch_hdr *h, ml_err *err) {
+    filter_ctx *c = arg;
+    int rc = filter_batch(batch, h, c->m, c->horizon_ms, &c->out, c->st);
+    if (rc != 0) return ml_err_set(err, rc, "compacting %s: batch %lld failed", c->path, (long long)h->base_offset);
+    return c->out.len >= ML_COMPACTION_CHUNK ? filter_flush(c, err) : 0;
+}
+
+typedef struct append_ctx {
+    ml_segment *seg;
+    uint32_t index_interval;
+    ml_writer buf;
+} append_ctx;
+
+static int append_one(void *arg, const uint8_t *batch, const ml_record_batch_hdr *h, ml_err *err) {
+    append_ctx *c = arg;
+    ml_write_raw(&c->buf, batch, ml_record_batch_size(h));
+    if (c->buf.err) return ml_err_set(err, ML_ENOMEM, "out of memory compacting");
+    if (c->buf.len < ML_COMPACTION_CHUNK) return 0;
+    int rc = ml_segment_append(c->seg, c->buf.data, c->buf.len, c->index_interval, err);
+    c->buf.len = 0;
+    return rc;
+}
+
+/* Replaces sealed segment `i` by one holding the batches of the .cleaned file (same base offset,
+ * indexes rebuilt from the batches). */
+static int replace_segment(ml_partition_log *pl, int i, int cleaned_fd, uint64_t len, const char *cleaned,
+                           int64_t now_ms, ml_err *err) {
     ml_segment *old = pl->segs[i];
     int64_t base = old->base_offset, next = old->next_offset;
-    char cleaned[PATH_MAX];
-    ml_segment_path(cleaned, sizeof cleaned, pl->dir, base, ".log.cleaned");
-    int rc = write_file(cleaned, data, len, err);
+    int rc = fsync(cleaned_fd) == 0 ? 0 : ml_err_set(err, ML_EIO, "fsync %s: %s", cleaned, strerror(errno));
+    if (rc == 0) rc = ml_segment_delete(old, err);
     if (rc != 0) return rc;
-    rc = ml_segment_delete(old, err);
     pl->segs[i] = NULL;
-    ml_segment *ns = NULL;
-    if (rc == 0) rc = ml_segment_create(pl->dir, base, (size_t)pl->config.segment_index_bytes, now_ms, &ns, err);
-    if (rc == 0 && len) rc = ml_segment_append(ns, data, len, (uint32_t)pl->config.index_interval_bytes, err);
-    if (rc == 0) rc = ml_segment_seal(ns, err);
-    if (rc == 0) rc = ml_segment_flush(ns, err);
+    append_ctx c = {NULL, (uint32_t)pl->config.index_interval_bytes, {0}};
+    ml_writer_init(&c.buf, 64 * 1024);
+    rc = ml_segment_create(pl->dir, base, (size_t)pl->config.segment_index_bytes, now_ms, &c.seg, err);
+    if (rc == 0) rc = each_batch(cleaned_fd, len, cleaned, append_one, &c, err);
+    if (rc == 0 && c.buf.len) rc = ml_segment_append(c.seg, c.buf.data, c.buf.len, c.index_interval, err);
+    if (rc == 0) rc = ml_segment_seal(c.seg, err);
+    if (rc == 0) rc = ml_segment_flush(c.seg, err);
+    ml_writer_free(&c.buf);
+    if (c.seg) {
+        c.seg->next_offset = next;
+        pl->segs[i] = c.seg;
+    }
     if (rc != 0) {
-        /* The batches are safe in the .cleaned file; the partition cannot go on without a
-         * segment here, so this is reported loudly and left for an operator. */
-        ml_error("compaction of %s-%d: replacing segment %lld failed, its data is in %s", pl->topic, pl->partition,
-                 (long long)base, cleaned);
-        if (ns) pl->segs[i] = ns;
+        /* The retained batches are safe in the .cleaned file: say where, loudly. */
+        ml_error("compaction of %s-%d: replacing segment %lld failed (%s); its batches are in %s", pl->topic,
+                 pl->partition, (long long)base, err->msg, cleaned);
         return rc;
     }
-    ns->next_offset = next;
-    pl->segs[i] = ns;
     unlink(cleaned);
     return 0;
+}
+
+/* Pass 2 for one sealed segment: filter it into `<base>.log.cleaned`, and swap it in when
+ * something was removed. */
+static int compact_segment(ml_partition_log *pl, int i, const key_map *m, int64_t now_ms, ml_compaction_stats *st,
+                           ml_err *err) {
+    ml_segment *s = pl->segs[i];
+    char cleaned[PATH_MAX];
+    ml_segment_path(cleaned, sizeof cleaned, pl->dir, s->base_offset, ".log.cleaned");
+    filter_ctx c = {m, now_ms - pl->config.delete_retention_ms, st, {0}, -1, cleaned, 0};
+    c.fd = open(cleaned, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (c.fd < 0) return ml_err_set(err, ML_EIO, "open %s: %s", cleaned, strerror(errno));
+    ml_writer_init(&c.out, 64 * 1024);
+    int64_t removed = st->records_removed + st->tombstones_removed;
+    int rc = each_batch(s->fd, s->size, s->prefix, filter_one, &c, err);
+    if (rc == 0) rc = filter_flush(&c, err);
+    ml_writer_free(&c.out);
+    if (rc == 0 && st->records_removed + st->tombstones_removed > removed) {
+        st->bytes_before += s->size;
+        st->bytes_after += (int64_t)c.written;
+        rc = replace_segment(pl, i, c.fd, c.written, cleaned, now_ms, err);
+        if (rc == 0) st->segments_rewritten++;
+        close(c.fd);
+        return rc;
+    }
+    close(c.fd);
+    unlink(cleaned);
+    return rc;
 }
 
 int ml_compaction_run(ml_partition_log *pl, int64_t now_ms, ml_compaction_stats *stats, ml_err *err) {
@@ -279,35 +387,7 @@ int ml_compaction_run(ml_partition_log *pl, int64_t now_ms, ml_compaction_stats 
     key_map m;
     if (map_init(&m) != 0) return ml_err_set(err, ML_ENOMEM, "out of memory");
     int rc = build_map(pl, &m, err);
-    int64_t horizon = now_ms - pl->config.delete_retention_ms;
-    for (int i = 0; rc == 0 && i < pl->n_segs - 1; i++) {
-        ml_segment *s = pl->segs[i];
-        uint8_t *buf;
-        rc = read_segment(s, &buf, err);
-        if (rc != 0) break;
-        ml_writer out;
-        ml_writer_init(&out, s->size ? s->size : 64);
-        ml_record_batch_iter it;
-        ml_record_batch_iter_init(&it, buf, s->size);
-        const uint8_t *batch;
-        ml_record_batch_hdr h;
-        int64_t removed = st->records_removed + st->tombstones_removed;
-        while ((rc = ml_record_batch_iter_next(&it, &batch, &h, err)) == 1) {
-            rc = filter_batch(batch, &h, &m, horizon, &out, st);
-            if (rc != 0) {
-                rc = ml_err_set(err, rc, "compacting %s.log at batch %lld failed", s->prefix, (long long)h.base_offset);
-                break;
-            }
-        }
-        if (rc == 0 && st->records_removed + st->tombstones_removed > removed) {
-            st->bytes_before += s->size;
-            st->bytes_after += (int64_t)out.len;
-            rc = replace_segment(pl, i, out.data, out.len, now_ms, err);
-            if (rc == 0) st->segments_rewritten++;
-        }
-        ml_writer_free(&out);
-        free(buf);
-    }
+    for (int i = 0; rc == 0 && i < pl->n_segs - 1; i++) rc = compact_segment(pl, i, &m, now_ms, st, err);
     map_free(&m);
     if (rc == 0 && st->segments_rewritten)
         ml_info("compacted %s-%d: %d segments rewritten, %lld records and %lld tombstones removed, %lld -> %lld bytes",
