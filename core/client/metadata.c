@@ -148,7 +148,7 @@ int ml_metadata_apply(moonlog_producer *p, const uint8_t *body, size_t len, int1
     int64_t now = ml_mono_ms();
     p->metadata_last_ms = now;
     atomic_store(&p->metadata_wanted, missing > 0);
-    p->metadata_next_ms = missing ? now + p->conf.retry_backoff_ms : now + p->conf.metadata_max_age_ms;
+    if (missing) p->metadata_next_ms = now + p->conf.retry_backoff_ms; /* ask again, not sooner */
     pthread_cond_broadcast(&p->meta_cv);
     pthread_mutex_unlock(&p->mu);
     ml_arena_free(&a);

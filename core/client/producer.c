@@ -180,7 +180,9 @@ static int send_record(moonlog_producer *p, const moonlog_record *rec, ml_prec *
         return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "negative key, value or header count");
     for (int32_t i = 0; i < rec->n_headers; i++)
         if (!rec->headers[i].key) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "header %d has a NULL key", i);
-    struct timespec dl = deadline_ts(p->conf.max_block_ms);
+    /* On the I/O thread (a delivery callback sending) nothing may wait: it is what would wake us. */
+    int on_io_thread = p->thread_started && pthread_equal(pthread_self(), p->thread);
+    struct timespec dl = deadline_ts(on_io_thread ? 0 : p->conf.max_block_ms);
     ml_bytes key, value;
     int rc = serialize(p->key_ser, rec->topic, rec->key, rec->key_len, rec, 1, &key, err);
     if (rc != 0) return rc;

@@ -113,7 +113,7 @@ struct moonlog_producer {
     int stopping;            /* the I/O thread must exit */
     int stopped;             /* moonlog_producer_stop done */
     atomic_int metadata_wanted; /* a caller waits for a topic's metadata, or a leader moved */
-    int64_t metadata_next_ms;
+    int64_t metadata_next_ms; /* a wanted Metadata request is not sent before (retry.backoff.ms apart) */
     int64_t metadata_last_ms;
     int bootstrap_next;
 

@@ -70,7 +70,11 @@ typedef struct ml_lua_entry {
 typedef struct ml_lua_tls {
     lua_State *L;
     int jit_off;
-    int ref_env_maker, ref_record, ref_cluster, ref_err, ref_anchor;
+    int ref_env_maker, ref_record, ref_cluster, ref_err, ref_anchor, ref_keys;
+    /* what the reused record table holds already (fields set only when they change) */
+    char last_topic[256];
+    int32_t last_partitions;
+    int last_had_headers;
     ml_lua_entry *entries;
     int n_entries, cap_entries;
     moonlog_plugin *current;    /* the plugin being called (helpers count and log for it) */
@@ -191,6 +195,9 @@ static lua_State *new_state(int *ref_env_maker) {
     return L;
 }
 
+enum { REC_TOPIC = 1, REC_KEY, REC_VALUE_SIZE, REC_TIMESTAMP, REC_PARTITIONS, REC_HEADERS, REC_NFIELDS = 6 };
+static const char *const rec_fields[REC_NFIELDS] = {"topic", "key", "value_size", "timestamp", "partitions", "headers"};
+
 static ml_lua_tls *tls_get(void) {
     if (tls) return tls;
     pthread_once(&tls_once, tls_key_init);
@@ -212,6 +219,14 @@ static ml_lua_tls *tls_get(void) {
     t->ref_cluster = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pushnil(L);
     t->ref_anchor = luaL_ref(L, LUA_REGISTRYINDEX);
+    /* the record's field names, interned once: rawgeti + rawset cost less than setfield */
+    lua_createtable(L, REC_NFIELDS, 0);
+    for (int i = 0; i < REC_NFIELDS; i++) {
+        lua_pushstring(L, rec_fields[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    t->ref_keys = luaL_ref(L, LUA_REGISTRYINDEX);
+    t->last_partitions = -1;
     tls = t;
     pthread_setspecific(tls_key, t);
     return t;
@@ -491,19 +506,36 @@ int ml_plugin_partition(moonlog_plugin *pl, const ml_plugin_record *r, int32_t n
     lua_State *L = t->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_fn[0]);
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_record);
-    lua_pushstring(L, r->topic);
-    lua_setfield(L, -2, "topic");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_keys); /* fn record keys */
+    if (strncmp(t->last_topic, r->topic, sizeof t->last_topic) != 0) {
+        lua_rawgeti(L, -1, REC_TOPIC);
+        lua_pushstring(L, r->topic);
+        lua_rawset(L, -4);
+        snprintf(t->last_topic, sizeof t->last_topic, "%s", strlen(r->topic) < sizeof t->last_topic ? r->topic : "");
+    }
+    lua_rawgeti(L, -1, REC_KEY);
     if (r->key) lua_pushlstring(L, r->key, (size_t)r->key_len);
     else lua_pushnil(L);
-    lua_setfield(L, -2, "key");
+    lua_rawset(L, -4);
+    lua_rawgeti(L, -1, REC_VALUE_SIZE);
     lua_pushinteger(L, r->value_len);
-    lua_setfield(L, -2, "value_size");
+    lua_rawset(L, -4);
+    lua_rawgeti(L, -1, REC_TIMESTAMP);
     lua_pushnumber(L, (lua_Number)r->timestamp);
-    lua_setfield(L, -2, "timestamp");
-    lua_pushinteger(L, n_partitions);
-    lua_setfield(L, -2, "partitions");
-    push_headers(L, r->headers, r->n_headers);
-    lua_setfield(L, -2, "headers");
+    lua_rawset(L, -4);
+    if (n_partitions != t->last_partitions) {
+        lua_rawgeti(L, -1, REC_PARTITIONS);
+        lua_pushinteger(L, n_partitions);
+        lua_rawset(L, -4);
+        t->last_partitions = n_partitions;
+    }
+    if (r->n_headers > 0 || t->last_had_headers) {
+        lua_rawgeti(L, -1, REC_HEADERS);
+        push_headers(L, r->headers, r->n_headers);
+        lua_rawset(L, -4);
+        t->last_had_headers = r->n_headers > 0;
+    }
+    lua_pop(L, 1); /* keys */
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_cluster);
     t->ops = ops;
     int rc = pcall_limited(t, pl, 2, 1);

@@ -9,7 +9,8 @@
  * Threads: every function taking a moonlog_producer may be called from any thread at the same
  * time, except moonlog_producer_close*, which must be called once, after the other calls
  * returned. Delivery callbacks run on the producer's I/O thread: they MUST NOT block for long and
- * MUST NOT call flush/close/send_sync of the same producer (send and send_queued are allowed).
+ * MUST NOT call flush/close/send_sync of the same producer. send and send_queued are allowed
+ * there and never wait: what would block (no metadata yet, buffer.memory full) fails at once.
  *
  * Errors: functions return 0 on success or a moonlog error code (below) and fill the caller's
  * moonlog_error when one is passed. A code >= -1 other than 0 is a Kafka protocol error code
@@ -171,7 +172,8 @@ int moonlog_producer_send_queued(moonlog_producer *p, const moonlog_record *rec,
 int moonlog_producer_poll(moonlog_producer *p, moonlog_delivery *out, int max);
 
 /* Sends every record accepted before the call without waiting for linger.ms and waits until
- * each is completed. timeout_ms < 0 waits as long as it takes. MOONLOG_ERR_TIMED_OUT when the
+ * each is completed (and any record other threads send meanwhile: flush returns when nothing is
+ * pending). timeout_ms < 0 waits as long as it takes. MOONLOG_ERR_TIMED_OUT when the
  * deadline passed first (the records are still being delivered). */
 int moonlog_producer_flush(moonlog_producer *p, int64_t timeout_ms);
 
