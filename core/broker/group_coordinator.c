@@ -1016,7 +1016,11 @@ int16_t ml_group_validate_commit(ml_group_coordinator *gc, ml_slice group, int32
     if (group.len <= 0) return ML_KERR_INVALID_GROUP_ID;
     ml_group *g = find_slice(gc, group);
     int simple = generation < 0 && member_id.len <= 0 && instance_id.len < 0;
-    if (!g) return simple ? ML_KERR_NONE : ML_KERR_UNKNOWN_MEMBER_ID;
+    if (!g) {
+        /* No such group: offsets-only commits create it; a generation cannot be right. */
+        if (generation < 0) return member_id.len <= 0 && instance_id.len < 0 ? ML_KERR_NONE : ML_KERR_UNKNOWN_MEMBER_ID;
+        return ML_KERR_ILLEGAL_GENERATION;
+    }
     if (g->state == ML_GROUP_DEAD) return ML_KERR_COORDINATOR_NOT_AVAILABLE;
     if (simple && g->state == ML_GROUP_EMPTY) return ML_KERR_NONE; /* a group that only stores offsets */
     if (instance_fenced(g, member_id, instance_id)) return ML_KERR_FENCED_INSTANCE_ID;
