@@ -315,8 +315,7 @@ static int handle_frame(ml_conn *c, const uint8_t *frame, size_t len) {
         c->p->metadata_in_flight = 0;
         ml_metadata_apply(c->p, body, blen, f->version);
     } else {
-        handle_produce(c, f, body, blen);
-        f->batches = NULL; /* each batch was completed or put back */
+        handle_produce(c, f, body, blen); /* each batch was completed or put back */
     }
     free_inflight(f);
     return c->state == C_IDLE && state != C_IDLE ? -1 : 0;

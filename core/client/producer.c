@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "lua/plugin.h"
+#include "proto/record_batch.h"
 
 static int open_plugin(moonlog_producer *p, const char *kind, const char *key, const char *name,
                        const char *builtin, moonlog_plugin **out, moonlog_error *err) {
@@ -192,10 +193,13 @@ static int send_record(moonlog_producer *p, const moonlog_record *rec, ml_prec *
     const void *kp = key.len >= 0 ? key.p : NULL;
     size_t mem = ml_acc_record_size(kp, key.len, value.len >= 0 ? value.p : NULL, value.len, rec->headers,
                                     rec->n_headers);
-    if (mem > (size_t)p->conf.max_request_size || (int64_t)mem > p->conf.buffer_memory) {
+    /* as the Java client: the record in a batch of its own (61-byte header) must fit */
+    size_t wire = mem - sizeof(ml_prec) + ML_RB_HEADER_SIZE;
+    if (wire > (size_t)p->conf.max_request_size || (int64_t)mem > p->conf.buffer_memory) {
         rc = ml_error_set(err, ML_KERR_MESSAGE_TOO_LARGE,
-                          "the record is %zu bytes, more than max.request.size (%d) or buffer.memory (%lld)", mem,
-                          p->conf.max_request_size, (long long)p->conf.buffer_memory);
+                          "the record is about %zu bytes in a batch, more than max.request.size (%d) or "
+                          "buffer.memory (%lld)",
+                          wire, p->conf.max_request_size, (long long)p->conf.buffer_memory);
         goto out;
     }
 
