@@ -23,6 +23,8 @@ struct ml_group_coordinator {
     struct event_base *base;
     TAILQ_HEAD(, ml_group) groups;
     int n_groups;
+    ml_group **buckets; /* groups by the hash of their id */
+    size_t n_buckets;   /* a power of two */
     int32_t n_partitions; /* of __consumer_offsets; 0 until it exists */
     struct event *expire_timer;
 };
@@ -112,12 +114,40 @@ static char *client_host(ml_request *req) {
 /* ------------------------------------------------------------------------------------------ */
 /* Groups and members                                                                           */
 
+static uint32_t id_hash(const char *id, int32_t len) {
+    uint32_t h = 2166136261u;
+    for (int32_t i = 0; i < len; i++) h = (h ^ (uint8_t)id[i]) * 16777619u;
+    return h;
+}
+
 ml_group *ml_group_find(ml_group_coordinator *gc, const char *id, int32_t len) {
-    ml_group *g;
-    TAILQ_FOREACH(g, &gc->groups, link) {
+    for (ml_group *g = gc->buckets[id_hash(id, len) & (gc->n_buckets - 1)]; g; g = g->hash_next)
         if ((int32_t)strlen(g->id) == len && memcmp(g->id, id, (size_t)len) == 0) return g;
-    }
     return NULL;
+}
+
+static void hash_insert(ml_group_coordinator *gc, ml_group *g) {
+    ml_group **b = &gc->buckets[id_hash(g->id, (int32_t)strlen(g->id)) & (gc->n_buckets - 1)];
+    g->hash_next = *b;
+    *b = g;
+}
+
+static void hash_remove(ml_group_coordinator *gc, ml_group *g) {
+    ml_group **p = &gc->buckets[id_hash(g->id, (int32_t)strlen(g->id)) & (gc->n_buckets - 1)];
+    while (*p && *p != g) p = &(*p)->hash_next;
+    if (*p) *p = g->hash_next;
+}
+
+/* Keeps chains short: twice the buckets when there are more groups than buckets. */
+static void hash_maybe_grow(ml_group_coordinator *gc) {
+    if ((size_t)gc->n_groups <= gc->n_buckets) return;
+    ml_group **nb = calloc(gc->n_buckets * 2, sizeof *nb);
+    if (!nb) return; /* longer chains, still correct */
+    free(gc->buckets);
+    gc->buckets = nb;
+    gc->n_buckets *= 2;
+    ml_group *g;
+    TAILQ_FOREACH(g, &gc->groups, link) hash_insert(gc, g);
 }
 
 static ml_group *find_slice(ml_group_coordinator *gc, ml_slice id) {
@@ -154,6 +184,8 @@ static ml_group *group_new(ml_group_coordinator *gc, const char *id, int32_t len
     TAILQ_INIT(&g->pending);
     TAILQ_INSERT_TAIL(&gc->groups, g, link);
     gc->n_groups++;
+    hash_insert(gc, g);
+    hash_maybe_grow(gc);
     return g;
 }
 
@@ -917,6 +949,7 @@ static void group_free(ml_group *g) {
 }
 
 static void group_remove(ml_group *g) {
+    hash_remove(g->gc, g);
     TAILQ_REMOVE(&g->gc->groups, g, link);
     g->gc->n_groups--;
     group_free(g);
@@ -1260,8 +1293,12 @@ int ml_group_coordinator_open(ml_server *s, ml_group_coordinator **out, ml_err *
     gc->server = s;
     gc->base = s->base;
     TAILQ_INIT(&gc->groups);
+    gc->n_buckets = 256;
+    gc->buckets = calloc(gc->n_buckets, sizeof *gc->buckets);
     gc->expire_timer = event_new(s->base, -1, EV_PERSIST, expire_offsets, gc);
-    if (!gc->expire_timer) {
+    if (!gc->expire_timer || !gc->buckets) {
+        if (gc->expire_timer) event_free(gc->expire_timer);
+        free(gc->buckets);
         free(gc);
         return ml_err_set(err, ML_ENOMEM, "out of memory");
     }
@@ -1296,5 +1333,6 @@ void ml_group_coordinator_free(ml_group_coordinator *gc) {
     ml_group *g;
     while ((g = TAILQ_FIRST(&gc->groups))) group_remove(g);
     event_free(gc->expire_timer);
+    free(gc->buckets);
     free(gc);
 }

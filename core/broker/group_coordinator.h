@@ -104,6 +104,7 @@ struct ml_group {
     int n_offsets;
     int cap_offsets;
     TAILQ_ENTRY(ml_group) link;
+    struct ml_group *hash_next; /* the coordinator's lookup table, chained */
 };
 
 /* Creates the coordinator and rebuilds groups and offsets from `__consumer_offsets`. */
