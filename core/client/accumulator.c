@@ -35,6 +35,7 @@ int ml_acc_set_partitions(ml_topic *t, int32_t n) {
         tp->topic = t;
         tp->partition = i;
         tp->leader = -1;
+        tp->latency_ms = -1;
         parts[i] = tp;
         t->n_partitions = i + 1;
     }
@@ -115,6 +116,7 @@ int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_l
     b->precs[b->count++] = *prec;
     if (prec->timestamp > b->max_ts) b->max_ts = prec->timestamp;
     b->mem += mem;
+    tp->queued_bytes += (int64_t)mem;
     if (b->recs.len + ML_RB_HEADER_SIZE >= limit) b->full = 1;
     *now_full = b->full;
     return 0;

@@ -216,6 +216,13 @@ static int slice_eq(ml_slice s, const char *str) {
 
 static void handle_produce(ml_conn *c, ml_inflight *f, const uint8_t *body, size_t len) {
     moonlog_producer *p = c->p;
+    double rtt = (double)(ml_mono_ms() - f->sent_ms);
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < f->n; i++) {
+        ml_tp *tp = f->batches[i]->tp;
+        tp->latency_ms = tp->latency_ms < 0 ? rtt : 0.8 * tp->latency_ms + 0.2 * rtt;
+    }
+    pthread_mutex_unlock(&p->mu);
     ml_arena a;
     ml_arena_init(&a, 8192);
     ml_reader r;

@@ -132,6 +132,29 @@ static int ops_available(void *ctx, const char *topic, int32_t partition) {
     return ok;
 }
 
+static ml_tp *ops_tp(moonlog_producer *p, const char *topic, int32_t partition) {
+    ml_topic *t = ml_acc_topic(p, topic, 0);
+    return t && partition >= 0 && partition < t->n_partitions ? t->parts[partition] : NULL;
+}
+
+static int64_t ops_queued_bytes(void *ctx, const char *topic, int32_t partition) {
+    moonlog_producer *p = ctx;
+    pthread_mutex_lock(&p->mu);
+    ml_tp *tp = ops_tp(p, topic, partition);
+    int64_t v = tp ? tp->queued_bytes : 0;
+    pthread_mutex_unlock(&p->mu);
+    return v;
+}
+
+static double ops_latency_ms(void *ctx, const char *topic, int32_t partition) {
+    moonlog_producer *p = ctx;
+    pthread_mutex_lock(&p->mu);
+    ml_tp *tp = ops_tp(p, topic, partition);
+    double v = tp ? tp->latency_ms : -1;
+    pthread_mutex_unlock(&p->mu);
+    return v;
+}
+
 /* The built-in partitioner (under p->mu): murmur2 of the key as the Java client; keyless records
  * stick to one partition until its batch is full (switched in send_record). */
 static int32_t builtin_partition(ml_topic *t, const void *key, int32_t key_len) {
@@ -219,7 +242,7 @@ static int send_record(moonlog_producer *p, const moonlog_record *rec, ml_prec *
             goto out;
         }
     } else if (p->partitioner) {
-        ml_cluster_ops ops = {ops_partition_count, ops_available, p};
+        ml_cluster_ops ops = {ops_partition_count, ops_available, ops_queued_bytes, ops_latency_ms, p};
         ml_plugin_record pr = {rec->topic, kp, key.len, value.len, prec->timestamp, rec->headers, rec->n_headers};
         rc = ml_plugin_partition(p->partitioner, &pr, n, &ops, &part, &prec->generation, err);
         if (rc != 0) goto out;

@@ -69,6 +69,8 @@ struct ml_tp {
     int32_t leader; /* -1 when unknown */
     ml_batch *head, *tail;
     int in_flight; /* batches of this partition in flight */
+    int64_t queued_bytes;  /* buffer.memory bytes of the batches waiting in the queue */
+    double latency_ms;     /* moving average of Produce round trips for this partition, -1 before one */
 };
 
 struct ml_topic {

@@ -162,6 +162,7 @@ void ml_sender_retry_or_fail(moonlog_producer *p, ml_batch *b, int code, const c
     b->next = tp->head;
     tp->head = b;
     if (!tp->tail) tp->tail = b;
+    tp->queued_bytes += (int64_t)b->mem;
     if (code == ML_KERR_NOT_LEADER_OR_FOLLOWER || code == ML_KERR_LEADER_NOT_AVAILABLE ||
         code == ML_KERR_UNKNOWN_TOPIC_OR_PARTITION || code == ML_KERR_NETWORK_EXCEPTION ||
         code == ML_KERR_REQUEST_TIMED_OUT)
@@ -211,6 +212,7 @@ static int64_t drain_locked(moonlog_producer *p, int64_t now, ml_drain *per_node
                 tp->head = b->next;
                 if (!tp->head) tp->tail = NULL;
                 b->next = NULL;
+                tp->queued_bytes -= (int64_t)b->mem;
                 list_push(expired, n_exp, cap_exp, b);
             }
             ml_batch *b;
@@ -249,6 +251,7 @@ static int64_t drain_locked(moonlog_producer *p, int64_t now, ml_drain *per_node
                 b->full = 1;
                 b->in_flight = 1;
                 tp->in_flight++;
+                tp->queued_bytes -= (int64_t)b->mem;
                 if (p->conf.max_in_flight == 1) break;
             }
         }
@@ -317,6 +320,7 @@ static void fail_everything_left(moonlog_producer *p) {
                 ml_batch *b = tp->head;
                 tp->head = b->next;
                 b->next = NULL;
+                tp->queued_bytes -= (int64_t)b->mem;
                 if (list_push(&list, &n, &cap, b) != 0) break;
             }
             if (!tp->head) tp->tail = NULL;

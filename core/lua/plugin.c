@@ -169,6 +169,24 @@ static int c_available(lua_State *L) {
     return 1;
 }
 
+static int c_queued_bytes(lua_State *L) {
+    const char *topic = luaL_checkstring(L, 1);
+    int32_t p = (int32_t)luaL_checkinteger(L, 2);
+    const ml_cluster_ops *ops = tls ? tls->ops : NULL;
+    lua_pushnumber(L, ops && ops->queued_bytes ? (lua_Number)ops->queued_bytes(ops->ctx, topic, p) : 0);
+    return 1;
+}
+
+static int c_latency_ms(lua_State *L) {
+    const char *topic = luaL_checkstring(L, 1);
+    int32_t p = (int32_t)luaL_checkinteger(L, 2);
+    const ml_cluster_ops *ops = tls ? tls->ops : NULL;
+    double v = ops && ops->latency_ms ? ops->latency_ms(ops->ctx, topic, p) : -1;
+    if (v < 0) lua_pushnil(L);
+    else lua_pushnumber(L, v);
+    return 1;
+}
+
 static int new_ref_table(lua_State *L) {
     lua_newtable(L);
     return luaL_ref(L, LUA_REGISTRYINDEX);
@@ -216,6 +234,10 @@ static ml_lua_tls *tls_get(void) {
     lua_setfield(L, -2, "partition_count");
     lua_pushcfunction(L, c_available);
     lua_setfield(L, -2, "available");
+    lua_pushcfunction(L, c_queued_bytes);
+    lua_setfield(L, -2, "queued_bytes");
+    lua_pushcfunction(L, c_latency_ms);
+    lua_setfield(L, -2, "latency_ms");
     t->ref_cluster = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pushnil(L);
     t->ref_anchor = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -818,7 +840,7 @@ int moonlog_plugin_partition(moonlog_plugin *pl, const char *topic, const void *
                              int32_t value_len, int32_t n_partitions, int32_t *partition, moonlog_error *err) {
     if (pl->kind != ML_PLUGIN_PARTITIONER)
         return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "%s is not a partitioner", pl->name);
-    ml_cluster_ops ops = {all_count, all_available, &n_partitions};
+    ml_cluster_ops ops = {all_count, all_available, NULL, NULL, &n_partitions};
     ml_plugin_record r = {topic, key, key_len, value_len, 0, NULL, 0};
     return ml_plugin_partition(pl, &r, n_partitions, &ops, partition, NULL, err);
 }

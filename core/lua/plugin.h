@@ -13,6 +13,9 @@ enum ml_plugin_kind { ML_PLUGIN_PARTITIONER, ML_PLUGIN_SERIALIZER, ML_PLUGIN_RET
 typedef struct ml_cluster_ops {
     int32_t (*partition_count)(void *ctx, const char *topic); /* -1 when unknown */
     int (*available)(void *ctx, const char *topic, int32_t partition);
+    /* bytes waiting to be sent, and the moving average of Produce round trips (-1: none yet) */
+    int64_t (*queued_bytes)(void *ctx, const char *topic, int32_t partition);
+    double (*latency_ms)(void *ctx, const char *topic, int32_t partition);
     void *ctx;
 } ml_cluster_ops;
 

@@ -103,6 +103,39 @@ describe("producer against moonlogd", function()
     assert(p:close())
   end)
 
+  it("gives partitioners the queued bytes and the produce latency of each partition", function()
+    local dir = process.tmpdir("adaptive")
+    local path = dir .. "/least_queued.lua"
+    client.write_plugin(path, [[
+return {
+  api = 1, kind = "partitioner",
+  partition = function(record, cluster)
+    local best, best_q = 0, nil
+    for p = 0, record.partitions - 1 do
+      local q = cluster.queued_bytes(record.topic, p)
+      local lat = cluster.latency_ms(record.topic, p)
+      assert(q >= 0 and (lat == nil or lat >= 0))
+      if lat then moonlog.count("latency.seen") end
+      if best_q == nil or q < best_q then best, best_q = p, q end
+    end
+    return best
+  end,
+}
+]])
+    local p = producer { partitioner = path, ["linger.ms"] = "50" }
+    local parts = {}
+    for i = 1, 300 do
+      assert(p:send({ topic = "adaptive", value = tostring(i) }, function(md, err)
+        assert.is_nil(err)
+        parts[md.partition] = true
+      end))
+      if i == 150 then assert(p:flush()) end
+    end
+    assert(p:close())
+    assert.is_true(parts[0] and parts[1] and parts[2]) -- least queued spreads the records
+    process.rmdir(dir)
+  end)
+
   it("acks=0 completes records without offsets", function()
     local p = producer { acks = "0" }
     local offsets = {}

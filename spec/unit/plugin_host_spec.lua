@@ -84,7 +84,8 @@ describe("calls", function()
     local pl = assert(moonlog.plugin("partitioner", plugin_file("sees", partitioner(
       "    assert(record.topic == 'orders' and record.key == 'k1' and record.value_size == 77)\n" ..
       "    assert(record.partitions == 9 and cluster.partition_count('orders') == 9)\n" ..
-      "    assert(cluster.available('orders', 8) and not cluster.available('orders', 9))\n    return 8"))))
+      "    assert(cluster.available('orders', 8) and not cluster.available('orders', 9))\n" ..
+      "    assert(cluster.queued_bytes('orders', 1) == 0 and cluster.latency_ms('orders', 1) == nil)\n    return 8"))))
     assert.are.equal(8, pl:partition("orders", "k1", 9, 77))
   end)
 end)
