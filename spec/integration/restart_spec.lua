@@ -119,8 +119,8 @@ describe("broker restart", function()
         if e == 0 then out:write(i, " ", base, "\n") end
       end
     ]]):format(os.getenv("MOONLOG_ROOT") or ".", b.port, acked_log))
-    local w = process.spawn { argv = { "luajit", script }, stderr = b.dir .. "/writer.err" }
-    process.wait_for("some acknowledged batches", 20, function()
+    local w = process.spawn { argv = process.luajit_argv(script), stderr = b.dir .. "/writer.err" }
+    process.wait_for("some acknowledged batches (writer errors: " .. b.dir .. "/writer.err)", 20, function()
       local t = process.read_file(acked_log) or ""
       local n = select(2, t:gsub("\n", ""))
       return n >= 300

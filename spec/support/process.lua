@@ -49,6 +49,18 @@ function M.wait_for(what, timeout_s, fn, interval_ms)
   end
 end
 
+-- The argv that runs a Lua script under LuaJIT in a child; under a sanitizer run the child gets
+-- the sanitizer runtime preloaded, as it loads the sanitized libraries through the FFI.
+function M.luajit_argv(script, ...)
+  local argv = {}
+  local preload = os.getenv("MOONLOG_SANITIZER_PRELOAD")
+  if preload then argv = { "env", "LD_PRELOAD=" .. preload } end
+  argv[#argv + 1] = "luajit"
+  argv[#argv + 1] = script
+  for _, a in ipairs({ ... }) do argv[#argv + 1] = a end
+  return argv
+end
+
 -- spawn{argv = {...}, stdout = path, stderr = path, stdin = path}; returns a process object.
 function M.spawn(opts)
   local argv = opts.argv
