@@ -70,7 +70,7 @@ typedef struct ml_lua_entry {
 typedef struct ml_lua_tls {
     lua_State *L;
     int jit_off;
-    int ref_env_maker, ref_record, ref_cluster, ref_err, ref_anchor, ref_keys;
+    int ref_env_maker, ref_anchor;
     /* what the reused record table holds already (fields set only when they change) */
     char last_topic[256];
     int32_t last_partitions;
@@ -187,11 +187,6 @@ static int c_latency_ms(lua_State *L) {
     return 1;
 }
 
-static int new_ref_table(lua_State *L) {
-    lua_newtable(L);
-    return luaL_ref(L, LUA_REGISTRYINDEX);
-}
-
 static lua_State *new_state(int *ref_env_maker) {
     lua_State *L = luaL_newstate();
     if (!L) return NULL;
@@ -214,6 +209,10 @@ static lua_State *new_state(int *ref_env_maker) {
 }
 
 enum { REC_TOPIC = 1, REC_KEY, REC_VALUE_SIZE, REC_TIMESTAMP, REC_PARTITIONS, REC_HEADERS, REC_NFIELDS = 6 };
+/* What stays on the bottom of each thread state's stack (pushvalue costs less than a registry
+ * lookup): the reused record, cluster and err tables, then the record's field names. */
+enum { SLOT_RECORD = 1, SLOT_CLUSTER, SLOT_ERR, SLOT_NAMES, STACK_BASE = SLOT_NAMES + REC_NFIELDS - 1 };
+#define FIELD(i) (SLOT_NAMES + (i)-1)
 static const char *const rec_fields[REC_NFIELDS] = {"topic", "key", "value_size", "timestamp", "partitions", "headers"};
 
 static ml_lua_tls *tls_get(void) {
@@ -227,9 +226,10 @@ static ml_lua_tls *tls_get(void) {
         return NULL;
     }
     lua_State *L = t->L;
-    t->ref_record = new_ref_table(L);
-    t->ref_err = new_ref_table(L);
-    lua_newtable(L);
+    lua_settop(L, 0);
+    lua_checkstack(L, 64);
+    lua_newtable(L); /* SLOT_RECORD */
+    lua_newtable(L); /* SLOT_CLUSTER */
     lua_pushcfunction(L, c_partition_count);
     lua_setfield(L, -2, "partition_count");
     lua_pushcfunction(L, c_available);
@@ -238,16 +238,10 @@ static ml_lua_tls *tls_get(void) {
     lua_setfield(L, -2, "queued_bytes");
     lua_pushcfunction(L, c_latency_ms);
     lua_setfield(L, -2, "latency_ms");
-    t->ref_cluster = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L); /* SLOT_ERR */
+    for (int i = 0; i < REC_NFIELDS; i++) lua_pushstring(L, rec_fields[i]);
     lua_pushnil(L);
     t->ref_anchor = luaL_ref(L, LUA_REGISTRYINDEX);
-    /* the record's field names, interned once: rawgeti + rawset cost less than setfield */
-    lua_createtable(L, REC_NFIELDS, 0);
-    for (int i = 0; i < REC_NFIELDS; i++) {
-        lua_pushstring(L, rec_fields[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
-    t->ref_keys = luaL_ref(L, LUA_REGISTRYINDEX);
     t->last_partitions = -1;
     tls = t;
     pthread_setspecific(tls_key, t);
@@ -483,7 +477,7 @@ static int call_failed(ml_lua_tls *t, moonlog_plugin *pl, const char *fn, int co
     if (t->timed_out) code = MOONLOG_ERR_PLUGIN_TIMEOUT;
     ml_error_set(err, code, "%s %s: %s failed: %s", kind_names[pl->kind], pl->name, fn,
                  msg ? msg : "(error object is not a string)");
-    lua_settop(t->L, 0);
+    lua_settop(t->L, STACK_BASE);
     return code;
 }
 
@@ -498,7 +492,7 @@ static int bad_result(ml_lua_tls *t, moonlog_plugin *pl, int code, moonlog_error
     va_end(ap);
     atomic_fetch_add_explicit(&pl->n_errors, 1, memory_order_relaxed);
     ml_error_set(err, code, "%s %s (%s): %s", kind_names[pl->kind], pl->name, pl->path, what);
-    lua_settop(t->L, 0);
+    lua_settop(t->L, STACK_BASE);
     return code;
 }
 
@@ -527,38 +521,36 @@ int ml_plugin_partition(moonlog_plugin *pl, const ml_plugin_record *r, int32_t n
     if (!e) return MOONLOG_ERR_PARTITIONER;
     lua_State *L = t->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_fn[0]);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_record);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_keys); /* fn record keys */
+    lua_pushvalue(L, SLOT_RECORD);
     if (strncmp(t->last_topic, r->topic, sizeof t->last_topic) != 0) {
-        lua_rawgeti(L, -1, REC_TOPIC);
+        lua_pushvalue(L, FIELD(REC_TOPIC));
         lua_pushstring(L, r->topic);
-        lua_rawset(L, -4);
+        lua_rawset(L, -3);
         snprintf(t->last_topic, sizeof t->last_topic, "%s", strlen(r->topic) < sizeof t->last_topic ? r->topic : "");
     }
-    lua_rawgeti(L, -1, REC_KEY);
+    lua_pushvalue(L, FIELD(REC_KEY));
     if (r->key) lua_pushlstring(L, r->key, (size_t)r->key_len);
     else lua_pushnil(L);
-    lua_rawset(L, -4);
-    lua_rawgeti(L, -1, REC_VALUE_SIZE);
+    lua_rawset(L, -3);
+    lua_pushvalue(L, FIELD(REC_VALUE_SIZE));
     lua_pushinteger(L, r->value_len);
-    lua_rawset(L, -4);
-    lua_rawgeti(L, -1, REC_TIMESTAMP);
+    lua_rawset(L, -3);
+    lua_pushvalue(L, FIELD(REC_TIMESTAMP));
     lua_pushnumber(L, (lua_Number)r->timestamp);
-    lua_rawset(L, -4);
+    lua_rawset(L, -3);
     if (n_partitions != t->last_partitions) {
-        lua_rawgeti(L, -1, REC_PARTITIONS);
+        lua_pushvalue(L, FIELD(REC_PARTITIONS));
         lua_pushinteger(L, n_partitions);
-        lua_rawset(L, -4);
+        lua_rawset(L, -3);
         t->last_partitions = n_partitions;
     }
     if (r->n_headers > 0 || t->last_had_headers) {
-        lua_rawgeti(L, -1, REC_HEADERS);
+        lua_pushvalue(L, FIELD(REC_HEADERS));
         push_headers(L, r->headers, r->n_headers);
-        lua_rawset(L, -4);
+        lua_rawset(L, -3);
         t->last_had_headers = r->n_headers > 0;
     }
-    lua_pop(L, 1); /* keys */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_cluster);
+    lua_pushvalue(L, SLOT_CLUSTER);
     t->ops = ops;
     int rc = pcall_limited(t, pl, 2, 1);
     t->ops = NULL;
@@ -570,7 +562,7 @@ int ml_plugin_partition(moonlog_plugin *pl, const ml_plugin_record *r, int32_t n
     if (v != (lua_Number)(int32_t)v || v < 0 || v >= n_partitions)
         return bad_result(t, pl, MOONLOG_ERR_PARTITIONER, err,
                           "partition returned %g, not a partition of %s (0..%d)", v, r->topic, n_partitions - 1);
-    lua_settop(L, 0);
+    lua_settop(L, STACK_BASE);
     *partition = (int32_t)v;
     if (generation) *generation = e->generation;
     return 0;
@@ -588,7 +580,7 @@ void moonlog_plugin_batch_full(moonlog_plugin *pl, const char *topic, int32_t pa
     if (pcall_limited(t, pl, 2, 0) != 0) {
         ml_warn("partitioner %s: on_batch_full failed: %s", pl->name, lua_tostring(L, -1));
     }
-    lua_settop(L, 0);
+    lua_settop(L, STACK_BASE);
 }
 
 int ml_plugin_serialize(moonlog_plugin *pl, const char *topic, const void *value, int32_t value_len,
@@ -622,7 +614,7 @@ int ml_plugin_serialize(moonlog_plugin *pl, const char *topic, const void *value
         return bad_result(t, pl, MOONLOG_ERR_SERIALIZATION, err, "serialize returned a %s, not a string or nil",
                           luaL_typename(L, -1));
     }
-    lua_settop(L, 0);
+    lua_settop(L, STACK_BASE);
     return 0;
 }
 
@@ -637,7 +629,7 @@ int moonlog_plugin_retry(moonlog_plugin *pl, int attempt, int error_code, int64_
     lua_State *L = t->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_fn[0]);
     lua_pushinteger(L, attempt);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_err);
+    lua_pushvalue(L, SLOT_ERR);
     lua_pushinteger(L, error_code);
     lua_setfield(L, -2, "code");
     lua_pushstring(L, moonlog_err_name(error_code));
@@ -645,7 +637,7 @@ int moonlog_plugin_retry(moonlog_plugin *pl, int attempt, int error_code, int64_
     lua_pushboolean(L, ml_error_retriable(error_code));
     lua_setfield(L, -2, "retriable");
     lua_pushnumber(L, (lua_Number)elapsed_ms);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_record);
+    lua_pushvalue(L, SLOT_RECORD);
     lua_pushstring(L, topic);
     lua_setfield(L, -2, "topic");
     lua_pushinteger(L, partition);
@@ -659,7 +651,7 @@ int moonlog_plugin_retry(moonlog_plugin *pl, int attempt, int error_code, int64_
         return bad_result(t, pl, MOONLOG_ERR_RETRY_POLICY, err, "decide returned %s, not nil or a delay >= 0 in ms",
                           lua_type(L, -1) == LUA_TNUMBER ? "a negative number" : luaL_typename(L, -1));
     }
-    lua_settop(L, 0);
+    lua_settop(L, STACK_BASE);
     return 0;
 }
 
