@@ -99,6 +99,27 @@ return {
     b:stop()
   end)
 
+  it("a full buffer.memory blocks send() for max.block.ms, then fails with BUFFER_EXHAUSTED", function()
+    local b = brokers.start { overrides = { ["num.partitions"] = "1" } }
+    local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, ["buffer.memory"] = "2048",
+                                        ["max.block.ms"] = "300", ["reconnect.backoff.ms"] = "20" })
+    assert(p:send_sync { topic = "full", value = "first" })
+    b:stop_process()
+    local accepted, err = 0, nil
+    for i = 1, 100 do
+      local ok, e = p:send { topic = "full", value = ("v"):rep(200) }
+      if not ok then err = e break end
+      accepted = accepted + 1
+    end
+    assert.is_true(accepted >= 3 and accepted < 100, "accepted " .. accepted)
+    assert.are.equal("BUFFER_EXHAUSTED", err.name)
+    assert.truthy(err.message:find("buffer.memory (2048 bytes) stayed full for max.block.ms (300 ms)", 1, true), err.message)
+    local ok, cerr = p:close(200)
+    assert.is_nil(ok)
+    assert.are.equal("TIMED_OUT", cerr.name)
+    b:stop()
+  end)
+
   it("close(timeout) against a stopped broker returns by the deadline and fails what is left", function()
     local b = brokers.start { overrides = { ["num.partitions"] = "1" } }
     local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, ["linger.ms"] = "0",

@@ -108,7 +108,7 @@ describe("the sandbox", function()
       "    assert(moonlog.api == 1 and moonlog.crc32('123456789') == 0xcbf43926)\n" ..
       "    assert(moonlog.fnv1a('a') == 0xe40c292c and moonlog.murmur2('21') == -973932308)\n" ..
       "    assert(moonlog.now_ms() > 1.6e12 and moonlog.monotonic_ms() > 0)\n" ..
-      "    moonlog.count('seen', 2)\n    return #t - 5"))))
+      "    moonlog.count('seen', 2)\n    moonlog.log('debug', 'not shown at the default level')\n    return #t - 5"))))
     assert.are.equal(0, pl:partition("t", nil, 1))
     assert.are.equal(2, pl:counter("seen"))
   end)
