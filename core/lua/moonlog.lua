@@ -31,6 +31,10 @@ typedef struct moonlog_record_metadata {
 } moonlog_record_metadata;
 typedef struct moonlog_producer moonlog_producer;
 int moonlog_producer_new(const moonlog_config *c, moonlog_producer **out, moonlog_error *err);
+typedef void (*moonlog_delivery_cb)(const moonlog_record_metadata *md, const moonlog_error *err, void *opaque);
+/* declared for completeness: its callback runs on the I/O thread, so Lua uses send_queued */
+int moonlog_producer_send(moonlog_producer *p, const moonlog_record *rec, moonlog_delivery_cb cb, void *opaque,
+                          moonlog_error *err);
 int moonlog_producer_send_sync(moonlog_producer *p, const moonlog_record *rec, moonlog_record_metadata *md, moonlog_error *err);
 typedef struct moonlog_delivery {
   uint64_t token; int32_t partition; int64_t offset; int64_t timestamp; int64_t partitioner_generation;
