@@ -558,14 +558,19 @@ static void join_timer_cb(evutil_socket_t fd, short what, void *arg) {
     ml_group *g = arg;
     if (g->state != ML_GROUP_PREPARING_REBALANCE) return;
     if (g->initial_delay && g->joined_during_delay && g->initial_remaining_ms > 0) {
-        /* Members kept arriving: wait another delay, within the rebalance timeout. */
+        /* Members kept arriving: wait until none came for a whole delay, within the rebalance
+         * timeout (members that all join at once are answered one delay after the first). */
         int64_t initial = g->gc->server->config->group_initial_rebalance_delay_ms;
-        int64_t delay = initial < g->initial_remaining_ms ? initial : g->initial_remaining_ms;
-        g->initial_remaining_ms -= delay;
-        g->joined_during_delay = 0;
-        struct timeval tv = ms_tv(delay);
-        evtimer_add(g->join_timer, &tv);
-        return;
+        int64_t quiet = ml_mono_ms() - g->last_join_ms;
+        if (quiet < initial) {
+            int64_t delay = initial - quiet;
+            if (delay > g->initial_remaining_ms) delay = g->initial_remaining_ms;
+            g->initial_remaining_ms -= delay;
+            g->joined_during_delay = 0;
+            struct timeval tv = ms_tv(delay);
+            evtimer_add(g->join_timer, &tv);
+            return;
+        }
     }
     complete_join(g);
 }
@@ -574,7 +579,10 @@ static void join_timer_cb(evutil_socket_t fd, short what, void *arg) {
 static void join_and_rebalance(ml_group *g, ml_group_member *m, ml_request *req, const char *reason) {
     park_join(m, req);
     if (g->state == ML_GROUP_PREPARING_REBALANCE) {
-        if (g->initial_delay) g->joined_during_delay = 1;
+        if (g->initial_delay) {
+            g->joined_during_delay = 1;
+            g->last_join_ms = ml_mono_ms();
+        }
         try_complete_join(g);
     } else {
         prepare_rebalance(g, reason);

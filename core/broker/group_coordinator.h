@@ -3,7 +3,8 @@
  * A group moves through Empty -> PreparingRebalance -> CompletingRebalance -> Stable (and Dead
  * once deleted). A rebalance collects a JoinGroup from every member (their requests are parked
  * until then, or until the largest rebalance timeout; the first one of an empty group waits
- * group.initial.rebalance.delay.ms for more members), then answers them all with a new
+ * for more members until none arrived for group.initial.rebalance.delay.ms, within the
+ * rebalance timeout), then answers them all with a new
  * generation; the leader's answer lists every member with its subscription metadata. The
  * leader's assignor (never the broker) computes the assignment and sends it in SyncGroup, which
  * answers every member with its own part and makes the group Stable. A member that stops
@@ -99,6 +100,7 @@ struct ml_group {
     int initial_delay;             /* the join timer is group.initial.rebalance.delay.ms */
     int64_t initial_remaining_ms;  /* how much longer the initial delay may still be extended */
     int joined_during_delay;
+    int64_t last_join_ms;          /* monotonic time of the last new member during the delay */
     int64_t state_ts;              /* wall time of the last state change (offsets retention) */
     ml_group_offset *offsets;
     int n_offsets;
