@@ -32,6 +32,7 @@ struct ml_group_coordinator {
 static void prepare_rebalance(ml_group *g, const char *reason);
 static void try_complete_join(ml_group *g);
 static void persist_group(ml_group *g);
+static void offsets_reindex(ml_group *g);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers                                                                                */
@@ -940,6 +941,7 @@ static void offsets_clear(ml_group *g) {
     free(g->offsets);
     g->offsets = NULL;
     g->n_offsets = g->cap_offsets = 0;
+    offsets_reindex(g);
 }
 
 static void group_free(ml_group *g) {
@@ -1012,9 +1014,45 @@ int16_t ml_group_delete(ml_group_coordinator *gc, ml_slice group) {
 /* ------------------------------------------------------------------------------------------ */
 /* Offsets                                                                                      */
 
+/* A group commits for every partition it reads: past a few offsets they are found through an
+ * open-addressing index (topic, partition) -> position, rebuilt when it fills or loses one. */
+#define ML_OFFSETS_LINEAR 16
+
+static uint32_t offset_hash(const uint8_t *topic, int32_t len, int32_t partition) {
+    return id_hash((const char *)topic, len) ^ ((uint32_t)partition * 2654435761u);
+}
+
+static void offsets_reindex(ml_group *g) {
+    free(g->offset_slots);
+    g->offset_slots = NULL;
+    g->n_offset_slots = 0;
+    if (g->n_offsets < ML_OFFSETS_LINEAR) return;
+    int32_t n = 64;
+    while (n < g->n_offsets * 2) n *= 2;
+    g->offset_slots = calloc((size_t)n, sizeof *g->offset_slots);
+    if (!g->offset_slots) return; /* linear search, still correct */
+    g->n_offset_slots = n;
+    for (int i = 0; i < g->n_offsets; i++) {
+        const ml_group_offset *o = &g->offsets[i];
+        uint32_t h = offset_hash((const uint8_t *)o->topic, (int32_t)strlen(o->topic), o->partition);
+        int32_t j = (int32_t)(h & (uint32_t)(n - 1));
+        while (g->offset_slots[j]) j = (j + 1) & (n - 1);
+        g->offset_slots[j] = i + 1;
+    }
+}
+
 const ml_group_offset *ml_group_offset_find(const ml_group *g, ml_slice topic, int32_t partition) {
-    for (int i = 0; i < g->n_offsets; i++)
-        if (g->offsets[i].partition == partition && slice_is(topic, g->offsets[i].topic)) return &g->offsets[i];
+    if (!g->n_offset_slots) {
+        for (int i = 0; i < g->n_offsets; i++)
+            if (g->offsets[i].partition == partition && slice_is(topic, g->offsets[i].topic)) return &g->offsets[i];
+        return NULL;
+    }
+    int32_t mask = g->n_offset_slots - 1;
+    for (int32_t j = (int32_t)(offset_hash(topic.ptr, topic.len, partition) & (uint32_t)mask); g->offset_slots[j];
+         j = (j + 1) & mask) {
+        const ml_group_offset *o = &g->offsets[g->offset_slots[j] - 1];
+        if (o->partition == partition && slice_is(topic, o->topic)) return o;
+    }
     return NULL;
 }
 
@@ -1036,6 +1074,14 @@ static int offset_set(ml_group *g, const char *topic, int32_t partition, int64_t
         if (!o->topic) return ML_ENOMEM;
         o->partition = partition;
         g->n_offsets++;
+        if (g->n_offsets >= ML_OFFSETS_LINEAR && g->n_offsets * 2 > g->n_offset_slots) {
+            offsets_reindex(g);
+        } else if (g->n_offset_slots) {
+            int32_t mask = g->n_offset_slots - 1;
+            int32_t j = (int32_t)(offset_hash((const uint8_t *)topic, (int32_t)strlen(topic), partition) & (uint32_t)mask);
+            while (g->offset_slots[j]) j = (j + 1) & mask;
+            g->offset_slots[j] = g->n_offsets;
+        }
     }
     o->offset = offset;
     o->leader_epoch = epoch;
@@ -1050,6 +1096,7 @@ static void offset_delete(ml_group *g, ml_slice topic, int32_t partition) {
     free(o->topic);
     free(o->metadata);
     *o = g->offsets[--g->n_offsets];
+    offsets_reindex(g);
 }
 
 int16_t ml_group_validate_commit(ml_group_coordinator *gc, ml_slice group, int32_t generation, ml_slice member_id,

@@ -105,6 +105,8 @@ struct ml_group {
     ml_group_offset *offsets;
     int n_offsets;
     int cap_offsets;
+    int32_t *offset_slots;         /* open-addressing index into offsets (i + 1, 0 = empty) */
+    int32_t n_offset_slots;        /* a power of two, 0 while there are few offsets */
     TAILQ_ENTRY(ml_group) link;
     struct ml_group *hash_next; /* the coordinator's lookup table, chained */
 };
