@@ -75,6 +75,7 @@ typedef struct ml_lua_tls {
     char last_topic[256];
     int32_t last_partitions;
     int last_had_headers;
+    size_t closed_seen; /* closed_count when this thread last swept its entries */
     ml_lua_entry *entries;
     int n_entries, cap_entries;
     moonlog_plugin *current;    /* the plugin being called (helpers count and log for it) */
@@ -87,6 +88,13 @@ static _Thread_local ml_lua_tls *tls;
 static pthread_key_t tls_key;
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 static _Atomic uint64_t next_plugin_id = 1;
+
+/* Ids of closed plugins, so that each thread drops its copies of them (and what they hold) the
+ * next time it calls a plugin; closed_count tells a thread whether the list changed. */
+static pthread_mutex_t closed_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t *closed_ids;
+static size_t n_closed, cap_closed;
+static _Atomic size_t closed_count;
 
 static void tls_free(void *p) {
     ml_lua_tls *t = p;
@@ -370,7 +378,33 @@ static int read_file(const char *path, char **out, size_t *len, struct stat *st,
 }
 
 /* Finds the entry of `pl` in this thread's state, loading (or reloading) its current source. */
+static int id_closed(uint64_t id) {
+    for (size_t i = 0; i < n_closed; i++)
+        if (closed_ids[i] == id) return 1;
+    return 0;
+}
+
+/* Drops this thread's copies of closed plugins. */
+static void sweep_closed(ml_lua_tls *t) {
+    size_t c = atomic_load(&closed_count);
+    if (c == t->closed_seen) return;
+    pthread_mutex_lock(&closed_mu);
+    int kept = 0;
+    for (int i = 0; i < t->n_entries; i++) {
+        ml_lua_entry *e = &t->entries[i];
+        if (id_closed(e->plugin_id)) {
+            for (int k = 0; k < 3; k++) luaL_unref(t->L, LUA_REGISTRYINDEX, e->ref_fn[k]);
+        } else {
+            t->entries[kept++] = *e;
+        }
+    }
+    t->n_entries = kept;
+    t->closed_seen = c;
+    pthread_mutex_unlock(&closed_mu);
+}
+
 static ml_lua_entry *entry_get(ml_lua_tls *t, moonlog_plugin *pl, moonlog_error *err, int fail_code) {
+    sweep_closed(t);
     int64_t gen = atomic_load(&pl->generation);
     ml_lua_entry *e = NULL;
     for (int i = 0; i < t->n_entries; i++)
@@ -747,6 +781,20 @@ int moonlog_plugin_open(const char *kind, const char *name, const moonlog_plugin
 
 void moonlog_plugin_close(moonlog_plugin *pl) {
     if (!pl) return;
+    if (atomic_load(&pl->generation) > 0) { /* it may have been loaded into some thread's state */
+        pthread_mutex_lock(&closed_mu);
+        if (n_closed == cap_closed) {
+            size_t cap = cap_closed ? cap_closed * 2 : 16;
+            uint64_t *ids = realloc(closed_ids, cap * sizeof *ids);
+            if (ids) {
+                closed_ids = ids;
+                cap_closed = cap;
+            }
+        }
+        if (n_closed < cap_closed) closed_ids[n_closed++] = pl->id;
+        atomic_fetch_add(&closed_count, 1);
+        pthread_mutex_unlock(&closed_mu);
+    }
     pthread_mutex_destroy(&pl->mu);
     for (char **c = pl->config; c && *c; c++) free(*c);
     free(pl->config);

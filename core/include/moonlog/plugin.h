@@ -35,6 +35,7 @@ typedef struct moonlog_plugin_options {
  * name the file and line. `opts` may be NULL. */
 int moonlog_plugin_open(const char *kind, const char *name, const moonlog_plugin_options *opts, moonlog_plugin **out,
                         moonlog_error *err);
+/* After every call on `pl` returned. Threads drop their copies at their next plugin call. */
 void moonlog_plugin_close(moonlog_plugin *pl);
 
 const char *moonlog_plugin_path(const moonlog_plugin *pl);
