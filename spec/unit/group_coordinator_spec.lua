@@ -401,6 +401,48 @@ describe("group coordinator", function()
     c:close()
   end)
 
+  it("survives 3,000 mutated and truncated group requests, then still coordinates", function()
+    math.randomseed(7)
+    local valid = {
+      { JOIN, 5, join_body { group = "fuzzed", member = "", instance = "i" } },
+      { SYNC, 3, wire.str("fuzzed") .. wire.i32(1) .. wire.str("m") .. wire.str(nil)
+        .. wire.array({ 1 }, function() return wire.str("m") .. wire.bytes("a") end) },
+      { HEARTBEAT, 3, wire.str("fuzzed") .. wire.i32(1) .. wire.str("m") .. wire.str(nil) },
+      { LEAVE, 3, wire.str("fuzzed") .. wire.array({ 1 }, function() return wire.str("m") .. wire.str("i") end) },
+      { COMMIT, 7, wire.str("fuzzed") .. wire.i32(1) .. wire.str("m") .. wire.str(nil) .. wire.array({ 1 }, function()
+        return wire.str("t") .. wire.array({ 1 }, function() return wire.i32(0) .. wire.i64(5) .. wire.i32(-1) .. wire.str("") end)
+      end) },
+      { FETCH, 5, wire.str("fuzzed") .. wire.i32(-1) },
+      { DESCRIBE, 4, wire.array({ "fuzzed" }, wire.str) .. wire.i8(0) },
+      { DELETE, 1, wire.array({ "fuzzed" }, wire.str) },
+      { FIND, 2, wire.str("fuzzed") .. wire.i8(0) },
+    }
+    local c = conn(b)
+    for _ = 1, 3000 do
+      local v = valid[math.random(#valid)]
+      local body = v[3]
+      local t = {}
+      for i = 1, #body do t[i] = body:sub(i, i) end
+      for _ = 1, math.random(3) do
+        local i = math.random(#t)
+        t[i] = string.char(math.random(0, 255))
+      end
+      body = table.concat(t):sub(1, math.random(#body))
+      if not c:send_raw("") or not pcall(c.send_request, c, v[1], v[2], body) then
+        c:close()
+        c = conn(b)
+      end
+    end
+    c:close()
+    -- The fuzzed group may hold members with any session timeout now; a new group works as ever.
+    local a = member(b, "after-fuzz", { meta = "x" })
+    a:start_join()
+    local j = a:recv_join()
+    assert.are.equal(E.NONE, j.err)
+    assert.are.equal(E.NONE, (a:sync({ { a.member, "ok" } })))
+    a:close()
+  end)
+
   it("keeps committed offsets and group metadata across a broker restart", function()
     local a = member(b, "durable", { meta = "sub" })
     a:start_join()
