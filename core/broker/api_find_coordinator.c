@@ -28,6 +28,7 @@ int ml_handle_find_coordinator(ml_request *req) {
         out.error_message = ml_req_string(req, err.msg);
     } else {
         out.error_code = ML_KERR_NONE;
+        out.error_message = (ml_slice){NULL, -1}; /* null when there is no error, as Kafka */
         out.node_id = s->config->broker_id;
         out.host = ml_req_string(req, s->advertised_host);
         out.port = s->advertised_port;

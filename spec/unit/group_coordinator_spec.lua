@@ -191,6 +191,31 @@ describe("group coordinator", function()
     c:close()
   end)
 
+  it("answers flexible versions (FindCoordinator v3, ListGroups v4) with tagged response headers", function()
+    local function cstr(x) return wire.uvarint(#x + 1) .. x end
+    local function read_cstr(r) local n = r:u(1) - 1; local x = r.s:sub(r.pos, r.pos + n - 1); r.pos = r.pos + n; return x end
+    local c = conn(b)
+    local r = wire.reader(c:request(FIND, 3, cstr("flex") .. wire.i8(0) .. "\0", true))
+    assert.are.equal(0, r:u(1), "response header tags")
+    r:i32()
+    assert.are.equal(0, r:i16())
+    assert.are.equal(0, r:u(1), "null error message")
+    assert.are.same({ 0, "127.0.0.1", b.port }, { r:i32(), read_cstr(r), r:i32() })
+    r = wire.reader(c:request(LIST, 4, wire.uvarint(2) .. cstr("Stable") .. "\0", true))
+    assert.are.equal(0, r:u(1))
+    r:i32()
+    assert.are.equal(0, r:i16())
+    local n = r:u(1) - 1
+    local states = {}
+    for _ = 1, n do
+      local id, ptype, state = read_cstr(r), read_cstr(r), read_cstr(r)
+      assert.are.equal(0, r:u(1))
+      states[id] = { ptype, state }
+    end
+    for _, st in pairs(states) do assert.are.equal("Stable", st[2]) end
+    c:close()
+  end)
+
   it("answers a first v4+ JoinGroup MEMBER_ID_REQUIRED, then makes the member leader of generation 1", function()
     local m = member(b, "solo", { meta = "sub-a" })
     local j = m:join()
