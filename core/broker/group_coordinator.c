@@ -534,8 +534,14 @@ static void complete_join(ml_group *g) {
         TAILQ_FOREACH(m, &g->members, link) answer_join_error(m, ML_KERR_INCONSISTENT_GROUP_PROTOCOL);
         return;
     }
-    if (!g->leader_id || !member_find(g, (ml_slice){(const uint8_t *)g->leader_id, (int32_t)strlen(g->leader_id)}))
-        set_str(&g->leader_id, TAILQ_FIRST(&g->members)->member_id);
+    /* The leader must be a member that rejoined: only it gets the member list to assign. */
+    ml_group_member *leader = g->leader_id ? member_find(g, ml_group_str(g->leader_id)) : NULL;
+    if (!leader || !leader->awaiting_join) {
+        TAILQ_FOREACH(m, &g->members, link) {
+            if (m->awaiting_join) break;
+        }
+        set_str(&g->leader_id, (m ? m : TAILQ_FIRST(&g->members))->member_id);
+    }
     set_state(g, ML_GROUP_COMPLETING_REBALANCE);
     ml_info("group %s: generation %d with %d members, leader %s, protocol %s", g->id, g->generation, g->n_members,
             g->leader_id, g->protocol_name);
@@ -596,6 +602,13 @@ static void join_and_rebalance(ml_group *g, ml_group_member *m, ml_request *req,
 static void join_answer_now(ml_request *req, int16_t code, const char *member_id) {
     ml_join_result res = {code, -1, NULL, NULL, "", member_id ? member_id : "", NULL};
     ml_join_group_respond(req, &res);
+}
+
+static void set_protocol_type(ml_group *g, ml_slice type) {
+    char *t = slice_dup(type);
+    if (!t) return;
+    free(g->protocol_type);
+    g->protocol_type = t;
 }
 
 static int fill_member(ml_group_member *m, ml_request *req, const ml_join_group_request *in) {
@@ -665,7 +678,7 @@ static void join_new_member(ml_group *g, ml_request *req, const ml_join_group_re
         join_answer_now(req, ML_KERR_UNKNOWN_SERVER_ERROR, NULL);
         return;
     }
-    if (!g->protocol_type) g->protocol_type = slice_dup(in->protocol_type);
+    if (g->n_members == 1) set_protocol_type(g, in->protocol_type); /* the first member sets it */
     join_and_rebalance(g, m, req, "a new member joined");
 }
 
@@ -791,7 +804,7 @@ void ml_group_join(ml_group_coordinator *gc, ml_request *req, const ml_join_grou
             join_answer_now(req, ML_KERR_UNKNOWN_SERVER_ERROR, NULL);
             return;
         }
-        if (!g->protocol_type) g->protocol_type = slice_dup(in->protocol_type);
+        if (g->n_members == 1) set_protocol_type(g, in->protocol_type);
         join_and_rebalance(g, m, req, "a new member joined");
         return;
     }
