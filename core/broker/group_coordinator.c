@@ -978,6 +978,16 @@ static void group_remove(ml_group *g) {
     group_free(g);
 }
 
+/* Appends records of `g` to its partition of __consumer_offsets and wakes fetches reading it. */
+static int group_append(ml_group *g, const ml_offsets_record *recs, int n, int64_t now_ms, ml_err *err) {
+    ml_group_coordinator *gc = g->gc;
+    int32_t p = ml_offsets_partition_for(g->id, (int32_t)strlen(g->id), gc->n_partitions);
+    int rc = ml_offsets_append(gc->server->logs, p, recs, n, now_ms, err);
+    if (rc == ML_ENOENT) gc->n_partitions = 0; /* the topic was deleted: created again on next use */
+    if (rc == 0) ml_server_on_append(gc->server, ML_OFFSETS_TOPIC, p);
+    return rc;
+}
+
 /* Tombstones for the group and every offset of it. */
 static int write_tombstones(ml_group *g, ml_err *err) {
     ml_group_coordinator *gc = g->gc;
@@ -998,8 +1008,7 @@ static int write_tombstones(ml_group *g, ml_err *err) {
             ml_offsets_group_key(&keys[i], g->id);
         recs[i] = (ml_offsets_record){keys[i].data, (int32_t)keys[i].len, NULL, -1};
     }
-    rc = ml_offsets_append(gc->server->logs, ml_offsets_partition_for(g->id, (int32_t)strlen(g->id), gc->n_partitions),
-                           recs, n, ml_wall_ms(), err);
+    rc = group_append(g, recs, n, ml_wall_ms(), err);
 out:
     if (keys)
         for (int i = 0; i < n; i++) ml_writer_free(&keys[i]);
@@ -1173,10 +1182,7 @@ void ml_group_commit_offsets(ml_group_coordinator *gc, ml_slice group, ml_offset
         free(topic);
         free(md);
     }
-    int rc = nr ? ml_offsets_append(gc->server->logs,
-                                    ml_offsets_partition_for(g->id, (int32_t)strlen(g->id), gc->n_partitions), recs, nr,
-                                    now, &err)
-                : 0;
+    int rc = nr ? group_append(g, recs, nr, now, &err) : 0;
     if (rc != 0) ml_error("committing offsets of %s: %s", g->id, err.msg);
     for (int i = 0; i < n; i++) {
         ml_offset_commit_in *o = &offs[i];
@@ -1230,10 +1236,7 @@ static void persist_group(ml_group *g) {
     ml_offsets_group_key(&k, g->id);
     ml_offsets_group_value(&v, g);
     ml_offsets_record rec = {k.data, (int32_t)k.len, v.data, (int32_t)v.len};
-    int rc = k.err || v.err ? ml_err_set(&err, ML_ENOMEM, "out of memory")
-                            : ml_offsets_append(gc->server->logs,
-                                                ml_offsets_partition_for(g->id, (int32_t)strlen(g->id), gc->n_partitions),
-                                                &rec, 1, ml_wall_ms(), &err);
+    int rc = k.err || v.err ? ml_err_set(&err, ML_ENOMEM, "out of memory") : group_append(g, &rec, 1, ml_wall_ms(), &err);
     if (rc != 0) ml_error("storing group %s: %s", g->id, err.msg);
     ml_writer_free(&k);
     ml_writer_free(&v);
