@@ -1,5 +1,6 @@
 #include "storage/compaction.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -319,15 +320,30 @@ static int append_one(void *arg, const uint8_t *batch, const ml_record_batch_hdr
     return rc;
 }
 
+static int sync_dir(const char *dir, ml_err *err) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ml_err_set(err, ML_EIO, "open %s: %s", dir, strerror(errno));
+    int rc = fsync(fd) == 0 ? 0 : ml_err_set(err, ML_EIO, "fsync %s: %s", dir, strerror(errno));
+    close(fd);
+    return rc;
+}
+
 /* Replaces sealed segment `i` by one holding the batches of the .cleaned file (same base offset,
  * indexes rebuilt from the batches). */
 static int replace_segment(ml_partition_log *pl, int i, int cleaned_fd, uint64_t len, const char *cleaned,
                            int64_t now_ms, ml_err *err) {
     ml_segment *old = pl->segs[i];
     int64_t base = old->base_offset, next = old->next_offset;
+    char swap[PATH_MAX];
+    ml_segment_path(swap, sizeof swap, pl->dir, base, ".log.swap");
+    /* Once the complete copy is renamed .swap, a crash at any later point is repaired at the
+     * next start-up by ml_compaction_recover_dir (the .swap replaces whatever .log is there). */
     int rc = fsync(cleaned_fd) == 0 ? 0 : ml_err_set(err, ML_EIO, "fsync %s: %s", cleaned, strerror(errno));
+    if (rc == 0 && rename(cleaned, swap) != 0) rc = ml_err_set(err, ML_EIO, "rename %s: %s", cleaned, strerror(errno));
+    if (rc == 0) rc = sync_dir(pl->dir, err);
     if (rc == 0) rc = ml_segment_delete(old, err);
     if (rc != 0) return rc;
+    cleaned = swap;
     pl->segs[i] = NULL;
     append_ctx c = {NULL, (uint32_t)pl->config.index_interval_bytes, {0}};
     ml_writer_init(&c.buf, 64 * 1024);
@@ -376,6 +392,33 @@ static int compact_segment(ml_partition_log *pl, int i, const key_map *m, int64_
     }
     close(c.fd);
     unlink(cleaned);
+    return rc;
+}
+
+int ml_compaction_recover_dir(const char *dir, ml_err *err) {
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? 0 : ml_err_set(err, ML_EIO, "opendir %s: %s", dir, strerror(errno));
+    int rc = 0;
+    for (struct dirent *e; rc == 0 && (e = readdir(d)) != NULL;) {
+        const char *name = e->d_name;
+        size_t n = strlen(name);
+        char path[PATH_MAX], target[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (n == 32 && strcmp(name + 20, ".log.cleaned") == 0) {
+            unlink(path); /* an unfinished copy: the segment itself is intact */
+        } else if (n == 29 && strcmp(name + 20, ".log.swap") == 0) {
+            /* A finished copy: it replaces the segment, whose indexes are rebuilt on open. */
+            static const char *const old[] = {".index", ".timeindex"};
+            for (size_t k = 0; k < 2; k++) {
+                snprintf(target, sizeof target, "%s/%.20s%s", dir, name, old[k]);
+                unlink(target);
+            }
+            snprintf(target, sizeof target, "%s/%.20s.log", dir, name);
+            if (rename(path, target) != 0) rc = ml_err_set(err, ML_EIO, "rename %s: %s", path, strerror(errno));
+            else ml_warn("%s: finished an interrupted compaction of segment %.20s", dir, name);
+        }
+    }
+    closedir(d);
     return rc;
 }
 

@@ -10,8 +10,9 @@
  * not recompress; `__consumer_offsets` is written uncompressed).
  *
  * A segment is rewritten only when something in it goes: its retained batches are written to
- * `<base>.log.cleaned` (fsynced), then the segment is replaced by a new one with the same base
- * offset holding them, indexes rebuilt, and the `.cleaned` copy removed.
+ * `<base>.log.cleaned`, fsynced and renamed `<base>.log.swap`; then the segment is replaced by a
+ * new one with the same base offset holding them, indexes rebuilt, and the `.swap` removed. A
+ * crash in between is repaired at start-up (ml_compaction_recover_dir).
  *
  * Threading: the broker's event loop, called from the log manager's periodic work. */
 #ifndef ML_STORAGE_COMPACTION_H
@@ -29,6 +30,11 @@ typedef struct ml_compaction_stats {
     int64_t bytes_before;
     int64_t bytes_after;
 } ml_compaction_stats;
+
+/* Start-up repair of `dir` (a partition directory) before it is opened: an unfinished
+ * `.log.cleaned` is removed; a finished `.log.swap` replaces its segment's .log (indexes are
+ * then rebuilt by recovery). 0 or ML_EIO. */
+int ml_compaction_recover_dir(const char *dir, ml_err *err);
 
 /* Compacts the sealed segments of `pl` when its cleanup.policy includes compact (a no-op
  * otherwise). `stats` may be NULL. Returns 0 or a negative ML_E* code. */

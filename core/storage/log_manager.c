@@ -321,7 +321,8 @@ static int load_partition(ml_log_manager *lm, int d, const char *name, const dir
     if (t->parts[p]) return ml_err_set(err, ML_EEXIST, "%s-%d found in two log dirs", topic, p);
     int64_t rp = ml_checkpoint_find(c->rp, c->n_rp, topic, p, 0);
     int64_t lso = ml_checkpoint_find(c->lso, c->n_lso, topic, p, 0);
-    rc = ml_partition_log_open(path, &t->config, rp, lso, c->clean, now_ms, &t->parts[p], err);
+    rc = ml_compaction_recover_dir(path, err); /* an interrupted compaction, finished or undone */
+    if (rc == ML_OK) rc = ml_partition_log_open(path, &t->config, rp, lso, c->clean, now_ms, &t->parts[p], err);
     if (rc == ML_OK) {
         t->part_dir[p] = d;
         (*loaded)++;

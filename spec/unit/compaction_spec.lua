@@ -16,6 +16,7 @@ typedef struct ml_compaction_stats {
   int segments_rewritten; int64_t records_removed; int64_t tombstones_removed; int64_t bytes_before; int64_t bytes_after;
 } ml_compaction_stats;
 int ml_compaction_run(ml_partition_log *pl, int64_t now_ms, ml_compaction_stats *stats, ml_err *err);
+int ml_compaction_recover_dir(const char *dir, ml_err *err);
 ]]
 
 -- Every record of one segment file, in order: { {offset, key, value} }.
@@ -120,6 +121,30 @@ describe("compaction", function()
     local k3
     for _, r in ipairs(sealed_records(dir, pl)) do if r.key == "k3" then k3 = r end end
     assert.are.same({ offset = 38, key = "k3", value = "v39" }, k3)
+  end)
+
+  it("finishes a compaction interrupted after its copy was complete, and drops an unfinished one", function()
+    fill()
+    compact(pl, 41500)
+    local base = tonumber(lib.ml_partition_log_segment_base(pl, 0))
+    local name = dir .. "/" .. st.seg_name(base, "")
+    st.close_log(pl)
+    pl = nil
+    local good = assert(process.read_file(name .. ".log"))
+    -- The crash: the .swap copy is complete, the segment half rewritten, another copy unfinished.
+    process.write_file(name .. ".log.swap", good)
+    process.write_file(name .. ".log", good:sub(1, 20))
+    local other = dir .. "/" .. st.seg_name(tonumber(base) + 1000, ".log.cleaned")
+    process.write_file(other, "partial")
+    local e = st.common.err()
+    st.check(lib.ml_compaction_recover_dir(dir, e), e)
+    assert.are.equal(good, process.read_file(name .. ".log"))
+    assert.is_nil(process.read_file(name .. ".log.swap"))
+    assert.is_nil(process.read_file(other))
+    assert.is_nil(process.read_file(name .. ".index"), "indexes are rebuilt")
+    pl = assert(st.open_log(dir, st.config { ["cleanup.policy"] = "compact" }))
+    assert.are.equal(51, tonumber(lib.ml_partition_log_end_offset(pl)))
+    assert.are.equal(36, st.batches((st.read(pl, 0, 1048576)))[1].base_offset)
   end)
 
   it("leaves delete-policy topics and the active segment alone", function()
