@@ -351,6 +351,24 @@ describe("group coordinator", function()
     s:close()
   end)
 
+  it("waits for a member id it handed out, until that member's session timeout", function()
+    local a = member(b, "pending", { session = 5000, rebalance = 5000, meta = "a1" })
+    a:start_join()
+    a:recv_join()
+    a:sync({ { a.member, "a" } })
+    local p = member(b, "pending", { session = 400 })
+    assert.are.equal(E.MEMBER_ID_REQUIRED, p:join().err) -- and never comes back
+    a.meta = "a2"
+    local t0 = process.now_ms()
+    local j = a:join()
+    local waited = process.now_ms() - t0
+    assert.are.equal(E.NONE, j.err)
+    assert.are.equal(1, #j.members)
+    assert.is_true(waited >= 300 and waited < 4000, "waited " .. waited .. " ms for the pending member")
+    a:close()
+    p:close()
+  end)
+
   it("rebalances at once when a member leaves", function()
     local a = member(b, "leaving")
     local s = member(b, "leaving")
