@@ -216,7 +216,8 @@ typedef struct perf {
     int64_t start_us;
     int32_t *latency_us;  /* per record: send -> acknowledgement */
     int64_t *sent_us;
-    atomic_llong acked, failed, refused, bytes, lat_sum, lat_max;
+    atomic_llong acked, failed, refused, accepted, bytes, lat_sum, lat_max;
+    atomic_int running, stop;
     atomic_llong window_acked, window_bytes, window_lat, window_max;
 } perf;
 
@@ -256,7 +257,7 @@ static void *perf_send(void *arg) {
     double per_thread_rate = o->throughput > 0 ? o->throughput / o->threads : -1;
     int64_t t0 = ml_mono_us();
     char key[32];
-    for (int64_t k = 0; k < t->count; k++) {
+    for (int64_t k = 0; k < t->count && !atomic_load(&P.stop); k++) {
         int64_t i = t->first + k;
         if (per_thread_rate > 0) {
             int64_t due = t0 + (int64_t)((double)k * 1e6 / per_thread_rate);
@@ -274,10 +275,16 @@ static void *perf_send(void *arg) {
         if (moonlog_producer_send(P.p, &r, perf_cb, (void *)(intptr_t)i, &e) != 0) {
             P.latency_us[i] = -1;
             atomic_fetch_add(&P.refused, 1);
-            if (t->refused++ < 5) fprintf(stderr, "moonlog: send refused: %s: %s\n", e.name, e.message);
+            t->refused++;
+            /* a refused send means the producer cannot go on (no metadata, buffer exhausted for
+             * max.block.ms, ...): stop instead of waiting max.block.ms per record */
+            if (!atomic_exchange(&P.stop, 1)) fprintf(stderr, "moonlog: send refused, stopping: %s: %s\n", e.name, e.message);
+        } else {
+            atomic_fetch_add(&P.accepted, 1);
         }
     }
     free(payload);
+    atomic_fetch_sub(&P.running, 1);
     return NULL;
 }
 
@@ -318,6 +325,7 @@ static int cmd_perf(cli_opts *o) {
     pthread_t *th = calloc((size_t)o->threads, sizeof *th);
     perf_thread *pt = calloc((size_t)o->threads, sizeof *pt);
     int64_t per = o->num_records / o->threads;
+    atomic_store(&P.running, o->threads);
     for (int i = 0; i < o->threads; i++) {
         pt[i].first = per * i;
         pt[i].count = i == o->threads - 1 ? o->num_records - per * i : per;
@@ -326,8 +334,8 @@ static int cmd_perf(cli_opts *o) {
     /* progress from this thread while the senders run; refused sends never complete */
     int64_t last = P.start_us, refused = 0;
     for (;;) {
-        int64_t settled = atomic_load(&P.acked) + atomic_load(&P.failed) + atomic_load(&P.refused);
-        if (settled >= o->num_records) break;
+        int64_t settled = atomic_load(&P.acked) + atomic_load(&P.failed);
+        if (atomic_load(&P.running) == 0 && settled >= atomic_load(&P.accepted)) break;
         struct timespec ts = {0, 20 * 1000000};
         nanosleep(&ts, NULL);
         int64_t now = ml_mono_us();
@@ -343,7 +351,7 @@ static int cmd_perf(cli_opts *o) {
     double secs = (double)(end - P.start_us) / 1e6;
     int64_t n = 0;
     for (int64_t i = 0; i < o->num_records; i++)
-        if (P.latency_us[i] >= 0) P.latency_us[n++] = P.latency_us[i];
+        if (P.latency_us[i] > 0) P.latency_us[n++] = P.latency_us[i];
     qsort(P.latency_us, (size_t)n, sizeof *P.latency_us, cmp_i32);
 #define PCT(q) (n ? (double)P.latency_us[(int64_t)((double)(n - 1) * (q))] / 1000 : 0.0)
     printf("%lld records sent, %.1f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, "
@@ -352,7 +360,9 @@ static int cmd_perf(cli_opts *o) {
            acked ? (double)atomic_load(&P.lat_sum) / (double)acked / 1000 : 0.0,
            (double)atomic_load(&P.lat_max) / 1000, PCT(0.5), PCT(0.95), PCT(0.99), PCT(0.999));
 #undef PCT
-    if (failed || refused) printf("%lld records failed, %lld refused.\n", failed, (long long)refused);
+    int64_t unsent = o->num_records - atomic_load(&P.accepted) - refused;
+    if (failed || refused)
+        printf("%lld records failed, %lld refused, %lld not sent.\n", failed, (long long)refused, (long long)unsent);
     free(P.latency_us);
     free(P.sent_us);
     free(th);
