@@ -57,6 +57,17 @@ ml_conn *ml_conn_new(moonlog_producer *p, ml_node *node) {
 }
 
 int ml_conn_ready(const ml_conn *c) { return c->state == C_READY; }
+
+/* Bytes queued for the socket beyond which no more requests are written (acks=0 requests are not
+ * bounded by max.in.flight): max(4 * max.request.size, 4 MiB). */
+static size_t out_limit(const ml_conn *c) {
+    size_t l = 4 * (size_t)c->p->conf.max_request_size;
+    return l > 4u << 20 ? l : 4u << 20;
+}
+
+int ml_conn_writable(const ml_conn *c) {
+    return c->bev && evbuffer_get_length(bufferevent_get_output(c->bev)) < out_limit(c);
+}
 int ml_conn_in_flight(const ml_conn *c) { return c->n_in_flight; }
 
 int ml_conn_failed_recently(const ml_conn *c, int64_t now_ms) {
@@ -352,6 +363,12 @@ static void on_read(struct bufferevent *bev, void *arg) {
     if (handled) ml_sender_run(c->p);
 }
 
+static void on_write(struct bufferevent *bev, void *arg) {
+    (void)bev;
+    ml_conn *c = arg;
+    if (c->state == C_READY) ml_sender_run(c->p); /* the output went below half the limit */
+}
+
 static void set_buffers(ml_conn *c) {
     evutil_socket_t fd = bufferevent_getfd(c->bev);
     int one = 1;
@@ -392,7 +409,8 @@ void ml_conn_connect(ml_conn *c, const char *host, int port, int64_t now_ms) {
         c->failed_ms = now_ms;
         return;
     }
-    bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, out_limit(c) / 2, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     c->state = C_CONNECTING;
     c->next_corr = 1;

@@ -168,6 +168,7 @@ void ml_sender_run(moonlog_producer *p);
 ml_conn *ml_conn_new(moonlog_producer *p, ml_node *node);
 int ml_conn_ready(const ml_conn *c);
 int ml_conn_in_flight(const ml_conn *c);
+int ml_conn_writable(const ml_conn *c); /* not too many bytes waiting for the socket */
 int ml_conn_failed_recently(const ml_conn *c, int64_t now_ms);
 int ml_conn_connecting(const ml_conn *c);
 /* Starts connecting (host and port copied); does not take p->mu. */
