@@ -1,7 +1,8 @@
 -- kcat's balanced consumer (kcat -G, librdkafka 2.0.2) against moonlogd's group coordinator:
 -- three members share a 6-partition topic (every partition owned by one member, every record
--- consumed once); a member stopped with SIGTERM leaves at once and its partitions move in the
--- next rebalance; a member killed with -9 is dropped after its session timeout.
+-- consumed once); a member stopped with SIGTERM commits, leaves at once and its partitions move
+-- in the next rebalance, resumed at the committed offsets (still every record once); a member
+-- killed with -9 is dropped after its session timeout.
 local process = require "process"
 local brokers = require "broker"
 
@@ -37,7 +38,8 @@ describe("kcat -G against moonlogd", function()
   local function start_member(i)
     local m = { out = dir .. "/member" .. i .. ".out", err = dir .. "/member" .. i .. ".err" }
     m.proc = process.spawn {
-      argv = { "kcat", "-b", b.bootstrap, "-G", GROUP, "-o", "beginning", "-u", "-f", "%p %o %s\n",
+      -- auto.offset.reset, not -o: kcat applies -o to every assignment, ignoring committed offsets.
+      argv = { "kcat", "-b", b.bootstrap, "-G", GROUP, "-X", "auto.offset.reset=earliest", "-u", "-f", "%p %o %s\n",
         "-X", "session.timeout.ms=" .. SESSION_MS, "-X", "heartbeat.interval.ms=300",
         "-X", "auto.commit.interval.ms=200", "-X", "partition.assignment.strategy=roundrobin", TOPIC },
       stdout = m.out, stderr = m.err,
@@ -115,11 +117,21 @@ describe("kcat -G against moonlogd", function()
     -- A LeaveGroup rebalances at once: well before a session timeout would have.
     assert.is_true(process.now_ms() - t0 < 15000)
     assert.truthy(b:log_text():find("left the group", 1, true))
-    for p in pairs(before[1]) do
+    local n, values = seen({ 2, 3 })
+    local dups = 0
+    for _, c in pairs(values) do if c > 1 then dups = dups + 1 end end
+    assert.are.equal(0, dups, "no record read twice: the stopped member committed before leaving")
+    assert.are.equal(N + 3000, n + read_output(members[1].out).count)
+    for p, old in pairs(before[1]) do
       local moved = false
       for i = 2, 3 do
-        local parts = read_output(members[i].out).parts
-        if parts[p] and #parts[p] > #(before[i][p] or {}) then moved = true end
+        local offsets = read_output(members[i].out).parts[p] or {}
+        local had = #(before[i][p] or {})
+        if #offsets > had then
+          moved = true
+          -- The new owner starts right after the last record the stopped member read.
+          assert.are.equal(old[#old] + 1, offsets[had + 1], "partition " .. p .. " resumes at its committed offset")
+        end
       end
       assert.is_true(moved, "partition " .. p .. " of the stopped member is consumed by another one")
     end
