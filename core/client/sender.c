@@ -252,7 +252,7 @@ static int64_t drain_locked(moonlog_producer *p, int64_t now, ml_drain *per_node
                 b->in_flight = 1;
                 tp->in_flight++;
                 tp->queued_bytes -= (int64_t)b->mem;
-                if (p->conf.max_in_flight == 1) break;
+                break; /* one batch per partition per request (the response names partitions, not batches) */
             }
         }
     }
@@ -332,6 +332,47 @@ static void fail_everything_left(moonlog_producer *p) {
     free(list);
 }
 
+/* One round: fails expired batches, takes at most one ready batch per partition and sends one
+ * Produce request per broker. Returns 1 when it sent something, *next the next due time. */
+static int drain_round(moonlog_producer *p, int64_t now, int64_t *next) {
+    ml_batch **expired = NULL;
+    int n_exp = 0, cap_exp = 0;
+    pthread_mutex_lock(&p->mu);
+    int n_nodes = p->n_nodes;
+    ml_drain *per_node = calloc((size_t)(n_nodes ? n_nodes : 1), sizeof *per_node);
+    *next = per_node ? drain_locked(p, now, per_node, &expired, &n_exp, &cap_exp) : now + 10;
+    pthread_mutex_unlock(&p->mu);
+
+    for (int i = 0; i < n_exp; i++)
+        fail_batch(p, expired[i], MOONLOG_ERR_TIMED_OUT, "%d record(s) for %s-%d: %s",
+                   "expired: delivery.timeout.ms passed before the broker acknowledged them");
+    free(expired);
+    int sent = 0;
+    for (int i = 0; per_node && i < n_nodes; i++) {
+        ml_drain *d = &per_node[i];
+        if (d->n == 0) continue;
+        int kept = 0;
+        for (int k = 0; k < d->n; k++) {
+            ml_batch *b = d->batches[k];
+            moonlog_error e;
+            b->attempts++;
+            if (ml_acc_build(p, b, &e) != 0) {
+                fail_batch(p, b, e.code, "%d record(s) for %s-%d: %s", e.message);
+                continue;
+            }
+            d->batches[kept++] = b;
+        }
+        if (kept > 0) {
+            ml_conn_send_produce(p->nodes[i].conn, d->batches, kept); /* takes the list */
+            sent = 1;
+        } else {
+            free(d->batches);
+        }
+    }
+    free(per_node);
+    return sent;
+}
+
 void ml_sender_run(moonlog_producer *p) {
     int64_t now = ml_mono_ms();
     pthread_mutex_lock(&p->mu);
@@ -346,39 +387,11 @@ void ml_sender_run(moonlog_producer *p) {
     for (int i = 0; i < n_nodes; i++)
         if (p->nodes[i].conn) ml_conn_check_timeouts(p->nodes[i].conn, now);
     metadata_maybe(p, now);
-
-    ml_drain *per_node = NULL;
-    ml_batch **expired = NULL;
-    int n_exp = 0, cap_exp = 0;
-    pthread_mutex_lock(&p->mu);
-    n_nodes = p->n_nodes;
-    per_node = calloc((size_t)(n_nodes ? n_nodes : 1), sizeof *per_node);
-    int64_t next = per_node ? drain_locked(p, now, per_node, &expired, &n_exp, &cap_exp) : now + 10;
-    pthread_mutex_unlock(&p->mu);
-
-    for (int i = 0; i < n_exp; i++)
-        fail_batch(p, expired[i], MOONLOG_ERR_TIMED_OUT, "%d record(s) for %s-%d: %s",
-                   "expired: delivery.timeout.ms passed before the broker acknowledged them");
-    free(expired);
-    for (int i = 0; per_node && i < n_nodes; i++) {
-        ml_drain *d = &per_node[i];
-        if (d->n == 0) continue;
-        int kept = 0;
-        for (int k = 0; k < d->n; k++) {
-            ml_batch *b = d->batches[k];
-            moonlog_error e;
-            b->attempts++;
-            if (ml_acc_build(p, b, &e) != 0) {
-                b->attempts = 1;
-                fail_batch(p, b, e.code, "%d record(s) for %s-%d: %s", e.message);
-                continue;
-            }
-            d->batches[kept++] = b;
-        }
-        if (kept > 0) ml_conn_send_produce(p->nodes[i].conn, d->batches, kept); /* takes the list */
-        else free(d->batches);
-    }
-    free(per_node);
+    /* several requests per broker when max.in.flight allows: each round takes the next batch of
+     * every partition (drain_locked stops at a connection's max.in.flight) */
+    int64_t next = -1;
+    for (int round = 0; round < p->conf.max_in_flight; round++)
+        if (!drain_round(p, now, &next)) break;
     arm_timer(p, next, now);
 }
 

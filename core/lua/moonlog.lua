@@ -204,8 +204,17 @@ local function fill_record(r, rec)
   r.value, r.value_len = value, value and #value or -1
   r.timestamp = rec.timestamp or -1
   if rec.headers then
+    -- { name = value, ... } (any order), or an ordered list { { name, value }, { key =, value = }, ... }
     local list = {}
-    for k, v in pairs(rec.headers) do list[#list + 1] = { tostring(k), v ~= nil and tostring(v) or nil } end
+    if rec.headers[1] ~= nil then
+      for _, h in ipairs(rec.headers) do
+        local k, v = h.key or h[1], h.value
+        if v == nil then v = h[2] end
+        list[#list + 1] = { tostring(k), v ~= nil and tostring(v) or nil }
+      end
+    else
+      for k, v in pairs(rec.headers) do list[#list + 1] = { tostring(k), v ~= nil and tostring(v) or nil } end
+    end
     local h = ffi.new("moonlog_header[?]", #list)
     for i, kv in ipairs(list) do
       h[i - 1].key = kv[1]
@@ -219,7 +228,7 @@ local function fill_record(r, rec)
 end
 
 -- send(record [, callback(md, err)]) -> true | nil, err. record: topic, key, value, partition,
--- timestamp, headers = { name = value }.
+-- timestamp, headers = { name = value } or { { name, value }, ... } (ordered, repeatable names).
 function Producer:send(rec, cb)
   if not self.ptr then return nil, { code = -105, name = "CLOSED", message = "producer closed" } end
   local r = ffi.new("moonlog_record")

@@ -51,6 +51,27 @@ describe("producer against moonlogd", function()
     assert.are.equal(N, #client.consume(b.bootstrap, "async", N))
   end)
 
+  it("reports each record's own offset when many batches of one partition are ready at once", function()
+    local p = producer { ["batch.size"] = "200", ["linger.ms"] = "100" }
+    local offset_of, N = {}, 2000
+    for i = 1, N do
+      assert(p:send({ topic = "many-batches", partition = 1, value = tostring(i) }, function(md, err)
+        assert.is_nil(err)
+        offset_of[i] = tonumber(md.offset)
+      end))
+    end
+    assert(p:flush())
+    assert(p:close())
+    local seen = {}
+    for i = 1, N do
+      assert.is_nil(seen[offset_of[i]], "offset " .. tostring(offset_of[i]) .. " reported twice")
+      seen[offset_of[i]] = i
+    end
+    for _, r in ipairs(client.consume(b.bootstrap, "many-batches", N)) do
+      assert.are.equal(tonumber(r.value), seen[r.offset], "offset " .. r.offset)
+    end
+  end)
+
   it("fire-and-forget: delivered without any callback", function()
     local p = producer()
     for i = 1, 500 do assert(p:send { topic = "fnf", value = "v" .. i }) end
@@ -62,6 +83,7 @@ describe("producer against moonlogd", function()
   it("sends to an explicit partition, with headers and null keys", function()
     local p = producer()
     local md = assert(p:send_sync { topic = "explicit", partition = 2, value = "x", headers = { h1 = "a", h2 = "b" } })
+    assert(p:send_sync { topic = "explicit", partition = 2, value = "y", headers = { { "dup", "1" }, { key = "dup", value = "2" } } })
     assert.are.equal(2, md.partition)
     local _, err = p:send { topic = "explicit", partition = 3, value = "x" }
     assert.are.equal("INVALID_ARG", err.name)
@@ -70,6 +92,7 @@ describe("producer against moonlogd", function()
     assert(ok, out)
     assert.truthy(out:find("h1=a", 1, true) and out:find("h2=b", 1, true), out)
     assert.truthy(out:find("||x", 1, true) or out:find("|x", 1, true), out)
+    assert.truthy(out:find("dup=1,dup=2|", 1, true), out)
   end)
 
   for _, codec in ipairs({ "gzip", "snappy", "lz4", "zstd" }) do
