@@ -130,7 +130,8 @@ struct moonlog_producer {
     int wake_fd;
     atomic_int wake_pending;
     struct event_base *base;
-    struct event *wake_ev, *timer_ev, *reload_ev;
+    struct event *wake_ev, *timer_ev;
+    struct ml_hot_reload *reload; /* watches the plugin files (core/lua/hot_reload.c) */
     int metadata_in_flight;
     ml_counters n;
 };

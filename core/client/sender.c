@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "lua/hot_reload.h"
 #include "lua/plugin.h"
 
 void ml_sender_wake(moonlog_producer *p) {
@@ -411,15 +412,6 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
     ml_sender_run(arg);
 }
 
-static void on_reload(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
-    moonlog_producer *p = arg;
-    moonlog_plugin *pls[] = {p->partitioner, p->key_ser, p->value_ser, p->retry};
-    for (int i = 0; i < 4; i++)
-        if (pls[i]) moonlog_plugin_reload_check(pls[i], NULL);
-}
-
 static void *io_thread(void *arg) {
     moonlog_producer *p = arg;
     event_base_dispatch(p->base);
@@ -442,12 +434,8 @@ int ml_sender_start(moonlog_producer *p, moonlog_error *err) {
     event_add(p->wake_ev, NULL);
     struct timeval zero = {0, 0};
     evtimer_add(p->timer_ev, &zero);
-    if (p->conf.plugin_reload_interval_ms > 0 && (p->partitioner || p->key_ser || p->value_ser || p->retry)) {
-        p->reload_ev = event_new(p->base, -1, EV_PERSIST, on_reload, p);
-        struct timeval iv = {(time_t)(p->conf.plugin_reload_interval_ms / 1000),
-                             (suseconds_t)((p->conf.plugin_reload_interval_ms % 1000) * 1000)};
-        if (p->reload_ev) event_add(p->reload_ev, &iv);
-    }
+    moonlog_plugin *pls[] = {p->partitioner, p->key_ser, p->value_ser, p->retry};
+    p->reload = ml_hot_reload_start(p->base, pls, 4, p->conf.plugin_reload_interval_ms);
     if (pthread_create(&p->thread, NULL, io_thread, p) != 0)
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "cannot start the I/O thread");
     p->thread_started = 1;
@@ -464,12 +452,13 @@ void ml_sender_join(moonlog_producer *p) {
         pthread_join(p->thread, NULL);
         p->thread_started = 0;
     }
-    if (p->reload_ev) event_free(p->reload_ev);
+    ml_hot_reload_stop(p->reload);
+    p->reload = NULL;
     if (p->timer_ev) event_free(p->timer_ev);
     if (p->wake_ev) event_free(p->wake_ev);
     if (p->base) event_base_free(p->base);
     if (p->wake_fd > 0) close(p->wake_fd);
-    p->reload_ev = p->timer_ev = p->wake_ev = NULL;
+    p->timer_ev = p->wake_ev = NULL;
     p->base = NULL;
     p->wake_fd = -1;
 }

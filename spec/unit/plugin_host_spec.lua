@@ -136,6 +136,18 @@ describe("plugin.timeout.ms", function()
 end)
 
 describe("hot reload", function()
+  it("sees a changed file at once through inotify (the interval check is only a fallback)", function()
+    local path = plugin_file("watched", partitioner("    return 0"))
+    local p = assert(moonlog.producer { ["bootstrap.servers"] = "127.0.0.1:1", partitioner = path,
+                                        ["plugin.reload.interval.ms"] = "600000" })
+    client.write_plugin(path, partitioner("    return 1"))
+    process.wait_for("the reload", 10, function() return p:counter("plugin.reloads") == 1 end)
+    process.write_file(path, partitioner("    return ) 1")) -- written in place this time
+    process.wait_for("the refused reload", 10, function() return p:counter("plugin.reload.failures") == 1 end)
+    assert.are.equal(1, p:counter("plugin.reloads"))
+    assert(p:close())
+  end)
+
   it("installs a valid new version and keeps the old one when the new one is invalid", function()
     local path = plugin_file("live", partitioner("    return 1"))
     local pl = assert(moonlog.plugin("partitioner", path))

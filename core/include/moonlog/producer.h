@@ -87,7 +87,8 @@ moonlog_config *moonlog_config_new(void);
  *   plugin.unsafe          true | false: give plugins io, os, require, load*   false
  *   plugin.timeout.ms      >= 0: a plugin call running longer fails its record; 0 = no limit.
  *                          When > 0 plugins run interpreted (see core/lua/HOOKS.md)    0
- *   plugin.reload.interval.ms  >= 0: how often plugin files are checked; 0 = no hot reload  1000
+ *   plugin.reload.interval.ms  >= 0: plugin files are watched (inotify) and also checked this
+ *                          often; 0 = no hot reload                                        1000
  * An unknown key or a bad value returns MOONLOG_ERR_INVALID_CONFIG with a message naming the key,
  * the value and what is allowed. Cross-key checks happen in moonlog_producer_new. */
 int moonlog_config_set(moonlog_config *c, const char *key, const char *value, moonlog_error *err);
