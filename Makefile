@@ -4,6 +4,8 @@
 #   make run        deps + build + one broker on 127.0.0.1:9092, data in ./data
 #   make test       deps + build + every busted spec under LuaJIT
 #   make bench      throughput figures beside the loopback limit (not a test)
+#   make soak       long runs kept out of make test (kill -9 under load, MOONLOG_SOAK_SECONDS)
+#   make sanitize   make test under SANITIZE=address, then SANITIZE=thread
 #   make test SANITIZE=address|thread   the same specs against a sanitized build
 
 SANITIZE ?=
@@ -88,11 +90,20 @@ run: deps all
 test: deps all
 	@MOONLOG_BUILD=$(B) SANITIZE=$(SANITIZE) bash scripts/test.sh $(SPEC)
 
+# Long runs kept out of make test: repeated kill -9 under load (MOONLOG_SOAK_SECONDS, default 120).
+soak: deps all
+	@MOONLOG_BUILD=$(B) SANITIZE=$(SANITIZE) bash scripts/test.sh --tags=soak spec/soak
+
+# Every spec under AddressSanitizer+UBSan, then ThreadSanitizer (run before resolving an issue).
+sanitize:
+	$(MAKE) test SANITIZE=address
+	$(MAKE) test SANITIZE=thread
+
 bench: deps all $(B)/loadgen
 	@MOONLOG_BUILD=$(B) bash scripts/bench.sh
 
 clean:
 	rm -rf build
 
-.PHONY: all deps run test bench clean
+.PHONY: all deps run test soak sanitize bench clean
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

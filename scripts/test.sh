@@ -15,7 +15,8 @@ esac
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(spec)
+# Long runs (spec/soak, tagged #soak) have their own target: make soak.
+[ ${#targets[@]} -gt 0 ] || targets=(--exclude-tags=soak spec)
 # busted's own launcher runs under the system Lua and re-executes LuaJIT for --lua, which loses
 # a preloaded sanitizer runtime on the way: run its runner under LuaJIT directly.
 LD_PRELOAD=$preload luajit "$(command -v busted)" --helper=spec/support/helper.lua -o utfTerminal "${targets[@]}" 2>&1 | tee "$log"

@@ -4,74 +4,7 @@ local process = require "process"
 local brokers = require "broker"
 local wire = require "wire"
 
--- Reads a whole partition with Fetch v4 and returns {offset -> key}, the batch base offsets in
--- order, and the high watermark.
-local function read_all(port, topic, partition)
-  local c = assert(wire.connect("127.0.0.1", port))
-  local keys, batches, offset, hw = {}, {}, 0, nil
-  while true do
-    local body = wire.i32(-1) .. wire.i32(100) .. wire.i32(1) .. wire.i32(4 * 1024 * 1024) .. wire.i8(0)
-      .. wire.array({ topic }, function(t)
-        return wire.str(t) .. wire.array({ partition }, function(p)
-          return wire.i32(p) .. wire.i64(offset) .. wire.i32(1024 * 1024)
-        end)
-      end)
-    local r = wire.reader(c:request(1, 4, body))
-    r:i32() -- throttle
-    assert.are.equal(1, r:i32())
-    r:str()
-    assert.are.equal(1, r:i32())
-    r:i32()
-    assert.are.equal(0, r:i16())
-    hw = r:i64()
-    r:i64()
-    r:array(function(x) x:i64() x:i64() end)
-    local records = r:bytes() or ""
-    local pos = 1
-    local progressed = false
-    while pos + 61 <= #records + 1 do
-      local br = wire.reader(records:sub(pos))
-      local base = br:i64()
-      local len = br:i32()
-      if pos + 12 + len > #records + 1 then break end
-      br.pos = 58
-      local count = br:i32()
-      batches[#batches + 1] = { base = base, count = count }
-      -- Uncompressed records: walk them for their keys.
-      local rr = wire.reader(records:sub(pos + 61, pos + 12 + len - 1))
-      local function varint()
-        local v, shift = 0, 0
-        repeat
-          local byte = rr:u(1)
-          v = v + bit.band(byte, 0x7f) * 2 ^ shift
-          shift = shift + 7
-        until byte < 128
-        if v % 2 == 1 then return -(v + 1) / 2 end
-        return v / 2
-      end
-      for _ = 1, count do
-        varint() -- length
-        rr:u(1)
-        varint() -- ts delta
-        local od = varint()
-        local kl = varint()
-        local key = rr.s:sub(rr.pos, rr.pos + kl - 1)
-        rr.pos = rr.pos + kl
-        local vl = varint()
-        rr.pos = rr.pos + math.max(vl, 0)
-        local nh = varint()
-        assert.are.equal(0, nh)
-        keys[base + od] = key
-      end
-      offset = base + count
-      progressed = true
-      pos = pos + 12 + len
-    end
-    if not progressed or offset >= hw then break end
-  end
-  c:close()
-  return keys, batches, hw
-end
+local read_all = wire.read_partition
 
 describe("broker restart", function()
   it("keeps topics, records and offsets over a clean stop and start", function()

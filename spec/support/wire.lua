@@ -251,4 +251,74 @@ function Conn:create_topic(name, partitions, configs)
   return res[1].err
 end
 
+-- Reads a whole partition with Fetch v4 and returns {offset -> key}, the batch base offsets in
+-- order, and the high watermark.
+function M.read_partition(port, topic, partition)
+  local c = assert(M.connect("127.0.0.1", port))
+  local keys, batches, offset, hw = {}, {}, 0, nil
+  while true do
+    local body = M.i32(-1) .. M.i32(100) .. M.i32(1) .. M.i32(4 * 1024 * 1024) .. M.i8(0)
+      .. M.array({ topic }, function(t)
+        return M.str(t) .. M.array({ partition }, function(p)
+          return M.i32(p) .. M.i64(offset) .. M.i32(1024 * 1024)
+        end)
+      end)
+    local r = M.reader(c:request(1, 4, body))
+    r:i32() -- throttle
+    assert(r:i32() == 1)
+    r:str()
+    assert(r:i32() == 1)
+    r:i32()
+    local err = r:i16()
+    assert(err == 0, "fetch error " .. err)
+    hw = r:i64()
+    r:i64()
+    r:array(function(x) x:i64() x:i64() end)
+    local records = r:bytes() or ""
+    local pos = 1
+    local progressed = false
+    while pos + 61 <= #records + 1 do
+      local br = M.reader(records:sub(pos))
+      local base = br:i64()
+      local len = br:i32()
+      if pos + 12 + len > #records + 1 then break end
+      br.pos = 58
+      local count = br:i32()
+      batches[#batches + 1] = { base = base, count = count }
+      -- Uncompressed records: walk them for their keys.
+      local rr = M.reader(records:sub(pos + 61, pos + 12 + len - 1))
+      local function varint()
+        local v, shift = 0, 0
+        repeat
+          local byte = rr:u(1)
+          v = v + bit.band(byte, 0x7f) * 2 ^ shift
+          shift = shift + 7
+        until byte < 128
+        if v % 2 == 1 then return -(v + 1) / 2 end
+        return v / 2
+      end
+      for _ = 1, count do
+        varint() -- length
+        rr:u(1)
+        varint() -- ts delta
+        local od = varint()
+        local kl = varint()
+        local key = rr.s:sub(rr.pos, rr.pos + kl - 1)
+        rr.pos = rr.pos + kl
+        local vl = varint()
+        rr.pos = rr.pos + math.max(vl, 0)
+        local nh = varint()
+        assert(nh == 0, "records with headers")
+        keys[base + od] = key
+      end
+      offset = base + count
+      progressed = true
+      pos = pos + 12 + len
+    end
+    if not progressed or offset >= hw then break end
+  end
+  c:close()
+  return keys, batches, hw
+end
+
 return M
