@@ -133,7 +133,6 @@ function M.write_file(path, data)
   f:close()
 end
 
--- Runs a shell command, returns (ok, output).
 -- Runs a shell command; returns (exit status was 0, its output with stderr). LuaJIT's popen
 -- close() does not report the exit status, so the command reports it on a last line of its own.
 function M.sh(cmd)
