@@ -5,7 +5,8 @@
 #   - buffered file writes (dd into the log dir's filesystem): the limit of any durable ingest;
 #   - moonlogd with the pre-built load generator (scripts/loadgen.c): produce and fetch, with
 #     the logs on disk and, to show the broker's own cost without the disk, on tmpfs;
-#   - kcat (librdkafka) producing and consuming through the same broker, as a client reference.
+#   - kcat (librdkafka) producing and consuming through the same broker, as a client reference;
+#   - consumer groups (scripts/group_bench.lua): a 10-member rebalance and OffsetCommit throughput.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${MOONLOG_BUILD:-build}
@@ -101,6 +102,15 @@ done
 kp_mbs=$(printf '%s\n' "${kp[@]}" | median)
 kc_mbs=$(printf '%s\n' "${kc[@]}" | median)
 
+# Consumer groups: a 10-member rebalance (join to Stable) and OffsetCommit requests/s, own broker.
+reb=(); cps=()
+for r in $(seq "$ROUNDS"); do
+    line=$(MOONLOG_ROOT=$PWD MOONLOG_BUILD=$B luajit scripts/group_bench.lua 3000)
+    reb+=("$(field rebalance_ms <<<"$line")"); cps+=("$(field commits_per_s <<<"$line")")
+done
+reb_ms=$(printf '%s\n' "${reb[@]}" | median)
+cps_med=$(printf '%s\n' "${cps[@]}" | median)
+
 # Resident memory with 1,000 more partitions.
 "$B/loadgen" create "$disk_hp" wide 1000
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$disk_pid/status")
@@ -117,4 +127,6 @@ printf '%-52s %10s %18s\n' "fetch, MB/s (sendfile, 8 MiB responses)" "$fetch_mbs
 printf '%-52s %10s %18s\n' "kcat -P through moonlogd, MB/s" "$kp_mbs" "$(ratio "$prod_mbs" "$kp_mbs") (loadgen/kcat)"
 printf '%-52s %10s %18s\n' "kcat -C through moonlogd, MB/s" "$kc_mbs" "$(ratio "$fetch_mbs" "$kc_mbs") (loadgen/kcat)"
 printf '%-52s %10s %18s\n' "broker RSS with 1,000 partitions, MiB" "$(awk -v k="$rss_kb" 'BEGIN{printf "%.1f", k/1024}')" "goal < 64"
+printf '%-52s %10s %18s\n' "10-member rebalance, ms (initial delay 3000 ms)" "$reb_ms" "goal <= 3050"
+printf '%-52s %10s %18s\n' "OffsetCommit from one client, commits/s" "$cps_med" "goal >= 50000"
 echo "goals: ingest >= 0.60 and fetch >= 0.90 of loopback"
