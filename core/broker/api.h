@@ -10,7 +10,9 @@
 #include "broker/request.h"
 
 /* Returns 0 when the response was given (or will be, for a deferred request), or a negative
- * status when the request was malformed: the connection is then closed with a log line. */
+ * status when the request was malformed: the connection is then closed with a log line.
+ * Contract: a handler returns non-zero only before it answers (the request, and its reader
+ * position for the log line, must still be there). */
 typedef int (*ml_api_handler)(ml_request *req);
 
 typedef struct ml_api {

@@ -4,6 +4,7 @@
 
 #include "broker/api.h"
 #include "broker/handler.h"
+#include "broker/offsets_topic.h"
 #include "broker/server.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -12,6 +13,8 @@
 
 static int fill_partitions(ml_request *req, ml_metadata_response_topic *t, const char *name) {
     ml_server *s = req->server;
+    /* Clients leave internal topics out of regex subscriptions and listings. */
+    t->is_internal = strcmp(name, ML_OFFSETS_TOPIC) == 0;
     int32_t n = ml_log_manager_partition_count(s->logs, name);
     int32_t self = s->config->broker_id;
     t->partitions = ml_req_array(req, n, sizeof *t->partitions);

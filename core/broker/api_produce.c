@@ -4,6 +4,7 @@
 
 #include "broker/api.h"
 #include "broker/handler.h"
+#include "broker/offsets_topic.h"
 #include "broker/server.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -38,6 +39,12 @@ static void produce_partition(ml_request *req, const char *topic, int16_t acks, 
     ml_partition_log *pl = topic ? ml_log_manager_get(s->logs, topic, in->index) : NULL;
     if (!pl) {
         out->error_code = ML_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return;
+    }
+    /* Only the group coordinator writes __consumer_offsets (as Kafka: no client appends there). */
+    if (strcmp(topic, ML_OFFSETS_TOPIC) == 0) {
+        out->error_code = ML_KERR_INVALID_TOPIC_EXCEPTION;
+        out->error_message = ml_req_string(req, "Cannot append to internal topic " ML_OFFSETS_TOPIC);
         return;
     }
     if (acks != 0 && acks != 1 && acks != -1) {

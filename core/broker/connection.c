@@ -240,6 +240,7 @@ static int conn_dispatch(ml_conn *c, uint8_t *frame, size_t len) {
         respond_unsupported_api_versions(req);
         return 0;
     }
+    /* A handler fails only before it answers (api.h), so the request is still ours here. */
     if (rc == 0) rc = api->handle(req);
     if (rc != 0) {
         snprintf(why, sizeof why, "malformed %s v%d request (correlation id %d) at byte %zu of %zu", api->name,

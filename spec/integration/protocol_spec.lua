@@ -197,6 +197,22 @@ describe("protocol traps", function()
     assert.are.equal(0, (c:produce("isr2", 0, wire.record_batch({ { value = "v" } }), 1)))
   end)
 
+  it("marks __consumer_offsets internal in Metadata and refuses client appends to it", function()
+    local r = wire.reader(c:request(10, 0, wire.str("some-group"))) -- FindCoordinator creates it
+    assert.are.equal(0, r:i16())
+    r = wire.reader(c:request(3, 1, wire.array({ "__consumer_offsets" }, wire.str)))
+    r:array(function(x) return { x:i32(), x:str(), x:i32(), x:str() } end)
+    r:i32()
+    local t = r:array(function(x)
+      return { err = x:i16(), name = x:str(), internal = x:i8(), parts = x:array(function(p)
+        return { p:i16(), p:i32(), p:i32(), p:array(p.i32), p:array(p.i32) }
+      end) }
+    end)[1]
+    assert.are.equal(0, t.err)
+    assert.are.equal(1, t.internal)
+    assert.are.equal(17, (c:produce("__consumer_offsets", 0, wire.record_batch({ { key = "k", value = "v" } }))))
+  end)
+
   it("answers a fetch past the log end with OFFSET_OUT_OF_RANGE", function()
     assert.are.equal(0, c:create_topic("oor", 1))
     local f = parse_fetch_v11(c:request(1, 11, fetch_v11_body("oor", 0, 42)))
