@@ -3,6 +3,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -24,9 +25,9 @@
  * responses slowly cannot make the broker buffer without bound. */
 #define ML_CONN_MAX_QUEUED 512
 #define ML_CONN_MAX_OUTPUT (32u * 1024 * 1024)
-#define ML_CONN_MAX_SINGLE_IO (4 * 1024 * 1024)
+#define ML_CONN_MAX_SINGLE_IO (4 * 1024 * 1024) /* bytes written per callback */
 
-static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_on_readable(evutil_socket_t fd, short what, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
@@ -45,6 +46,13 @@ static void peer_name(const struct sockaddr *addr, char *out, size_t size) {
     snprintf(out, size, "%s:%d", host, port);
 }
 
+/* Waits for readability, for at most connections.max.idle.ms. */
+static void conn_arm_reading(ml_conn *c) {
+    int64_t idle = c->server->config->connections_max_idle_ms;
+    struct timeval tv = {(time_t)(idle / 1000), (suseconds_t)((idle % 1000) * 1000)};
+    event_add(c->read_ev, idle > 0 ? &tv : NULL);
+}
+
 int ml_conn_open(ml_server *server, int fd, const struct sockaddr *addr, int addrlen) {
     (void)addrlen;
     ml_conn *c = calloc(1, sizeof *c);
@@ -58,23 +66,22 @@ int ml_conn_open(ml_server *server, int fd, const struct sockaddr *addr, int add
     c->server = server;
     peer_name(addr, c->peer, sizeof c->peer);
     TAILQ_INIT(&c->queue);
+    ml_frame_reader_init(&c->reader, server->config->socket_request_max_bytes);
+    /* Requests are read by our own frame reader on a plain read event; the bufferevent only
+     * writes (responses, with file segments going out through sendfile). */
     c->bev = bufferevent_socket_new(server->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!c->bev) {
-        close(fd);
+    c->read_ev = c->bev ? event_new(server->base, fd, EV_READ | EV_PERSIST, conn_on_readable, c) : NULL;
+    if (!c->bev || !c->read_ev) {
+        if (c->bev) bufferevent_free(c->bev);
+        else close(fd);
         free(c);
         return ML_ENOMEM;
     }
-    /* libevent reads and writes at most 16 KiB per callback by default: a 1 MiB Produce would take
-     * 64 loop turns, a Fetch response as many writes. Let one turn move a whole request. */
-    bufferevent_set_max_single_read(c->bev, ML_CONN_MAX_SINGLE_IO);
+    /* libevent writes at most 16 KiB per callback by default: let one turn move a whole response. */
     bufferevent_set_max_single_write(c->bev, ML_CONN_MAX_SINGLE_IO);
-    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-    int64_t idle = server->config->connections_max_idle_ms;
-    if (idle > 0) {
-        struct timeval tv = {(time_t)(idle / 1000), (suseconds_t)((idle % 1000) * 1000)};
-        bufferevent_set_timeouts(c->bev, &tv, NULL);
-    }
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    bufferevent_setcb(c->bev, NULL, conn_write_cb, conn_event_cb, c);
+    bufferevent_enable(c->bev, EV_WRITE);
+    conn_arm_reading(c);
     TAILQ_INSERT_TAIL(&server->conns, c, link);
     server->n_conns++;
     ml_debug("connection from %s", c->peer);
@@ -98,6 +105,8 @@ void ml_conn_close(ml_conn *c, const char *reason) {
     }
     TAILQ_REMOVE(&c->server->conns, c, link);
     c->server->n_conns--;
+    event_free(c->read_ev);
+    ml_frame_reader_free(&c->reader);
     bufferevent_free(c->bev);
     free(c);
 }
@@ -107,14 +116,12 @@ static void conn_update_reading(ml_conn *c) {
     int full = c->queued >= ML_CONN_MAX_QUEUED || out >= ML_CONN_MAX_OUTPUT;
     if (full && !c->read_paused) {
         c->read_paused = 1;
-        bufferevent_disable(c->bev, EV_READ);
+        event_del(c->read_ev);
     } else if (!full && c->read_paused) {
         c->read_paused = 0;
-        bufferevent_enable(c->bev, EV_READ);
-        /* Frames that arrived before the pause are already buffered: no new data will trigger a
-         * read callback for them, so run it once (deferred, to stay out of this call chain). */
-        if (evbuffer_get_length(bufferevent_get_input(c->bev)) >= 4)
-            bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+        conn_arm_reading(c);
+        /* Frames may be staged already: no new data would wake us for them. */
+        event_active(c->read_ev, EV_READ, 0);
     }
 }
 
@@ -251,35 +258,51 @@ static int conn_dispatch(ml_conn *c, uint8_t *frame, size_t len) {
     return 0;
 }
 
-static void conn_read_cb(struct bufferevent *bev, void *arg) {
+/* Nothing read for connections.max.idle.ms. A client waiting on a long poll or reading its
+ * responses is not idle: keep it. */
+static void conn_idle(ml_conn *c) {
+    if (c->queued > 0 || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) return;
+    ml_info("closing connection from %s: idle for connections.max.idle.ms (%lld ms)", c->peer,
+            (long long)c->server->config->connections_max_idle_ms);
+    ml_conn_close(c, NULL);
+}
+
+static void conn_on_readable(evutil_socket_t fd, short what, void *arg) {
     ml_conn *c = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    if ((what & EV_TIMEOUT) && !(what & EV_READ)) {
+        conn_idle(c);
+        return;
+    }
+    ml_frame_reader_readable(&c->reader);
+    char why[160];
     while (!c->read_paused) {
-        uint8_t size_be[4];
-        if (evbuffer_copyout(in, size_be, 4) < 4) return;
-        int32_t size = (int32_t)ml_load_u32(size_be);
-        int32_t max = c->server->config->socket_request_max_bytes;
-        if (size < 0 || size > max) {
-            char why[160];
-            snprintf(why, sizeof why, "request of %d bytes is larger than socket.request.max.bytes (%d)", size, max);
+        uint8_t *frame = NULL;
+        int64_t size = 0;
+        int rc = ml_frame_next(&c->reader, fd, &frame, &size);
+        switch (rc) {
+        case ML_FRAME_READY:
+            if (conn_dispatch(c, frame, (size_t)size) != 0) return;
+            conn_update_reading(c);
+            continue;
+        case ML_FRAME_AGAIN:
+            return;
+        case ML_FRAME_EOF:
+            ml_debug("connection from %s closed by the client", c->peer);
+            ml_conn_close(c, NULL);
+            return;
+        case ML_FRAME_TOO_BIG:
+            snprintf(why, sizeof why, "request of %lld bytes is larger than socket.request.max.bytes (%d)",
+                     (long long)size, c->server->config->socket_request_max_bytes);
+            ml_conn_close(c, why);
+            return;
+        case ML_FRAME_NOMEM:
+            ml_conn_close(c, "out of memory reading a request");
+            return;
+        default:
+            snprintf(why, sizeof why, "socket error: %s", strerror(errno));
             ml_conn_close(c, why);
             return;
         }
-        if (evbuffer_get_length(in) < (size_t)size + 4) {
-            /* Wait for the whole frame without being woken for every segment of it. */
-            bufferevent_setwatermark(bev, EV_READ, (size_t)size + 4, 0);
-            return;
-        }
-        bufferevent_setwatermark(bev, EV_READ, 0, 0);
-        evbuffer_drain(in, 4);
-        uint8_t *frame = malloc(size ? (size_t)size : 1);
-        if (!frame) {
-            ml_conn_close(c, "out of memory reading a request");
-            return;
-        }
-        evbuffer_remove(in, frame, (size_t)size);
-        if (conn_dispatch(c, frame, (size_t)size) != 0) return;
-        conn_update_reading(c);
     }
 }
 
@@ -293,16 +316,6 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg) {
     ml_conn *c = arg;
     if (what & BEV_EVENT_EOF) {
         ml_debug("connection from %s closed by the client", c->peer);
-        ml_conn_close(c, NULL);
-    } else if (what & BEV_EVENT_TIMEOUT) {
-        /* Nothing read for connections.max.idle.ms. A client waiting on a long poll or reading
-         * its responses is not idle: keep it. */
-        if (c->queued > 0 || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
-            if (!c->read_paused) bufferevent_enable(c->bev, EV_READ);
-            return;
-        }
-        ml_info("closing connection from %s: idle for connections.max.idle.ms (%lld ms)", c->peer,
-                (long long)c->server->config->connections_max_idle_ms);
         ml_conn_close(c, NULL);
     } else if (what & BEV_EVENT_ERROR) {
         char why[128];

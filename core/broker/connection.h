@@ -6,15 +6,19 @@
 
 #include <sys/queue.h>
 
+#include "broker/frame_reader.h"
 #include "broker/request.h"
 
 struct bufferevent;
+struct event;
 struct sockaddr;
 struct ml_server;
 
 typedef struct ml_conn {
     struct ml_server *server;
-    struct bufferevent *bev;
+    struct bufferevent *bev;          /* writes responses */
+    struct event *read_ev;            /* readability of the socket, with the idle timeout */
+    ml_frame_reader reader;
     char peer[64];                    /* "ip:port" for log lines */
     TAILQ_HEAD(, ml_request) queue;   /* requests in arrival order, answered from the head */
     int queued;
