@@ -85,6 +85,8 @@ static const key_def keys[] = {
      "Replication factor of `__consumer_offsets` (Kafka's default is 3; one broker here)."},
     {"offsets.retention.minutes", K_I64, F(offsets_retention_minutes), 1, INT32_MAX, NULL, 1, 0, NULL,
      "How long committed offsets of an empty group are kept."},
+    {"offsets.retention.check.interval.ms", K_I64, F(offsets_retention_check_interval_ms), 1, INT32_MAX, NULL, 1, 0,
+     NULL, "How often offsets of empty groups are checked against offsets.retention.minutes."},
     {"log.level", K_LOG_LEVEL, NO_FIELD, 0, 0, NULL, 1, 0, NULL,
      "moonlog's own (Kafka uses log4j): error, warn, info or debug."},
     {"log.segment.bytes", K_TOPIC_NUM, NO_FIELD, 14, INT32_MAX, "segment.bytes", 1, 0, NULL,
@@ -164,6 +166,7 @@ void ml_broker_config_init(ml_broker_config *c) {
     c->offsets_topic_num_partitions = 50;
     c->offsets_topic_replication_factor = 1;
     c->offsets_retention_minutes = 10080;
+    c->offsets_retention_check_interval_ms = 600000;
     c->connections_max_idle_ms = 600000;
     c->log_level = ML_LOG_INFO;
     ml_log_config_defaults(&c->log_defaults);

@@ -46,6 +46,7 @@ typedef struct ml_broker_config {
     int32_t offsets_topic_num_partitions;            /* 50 */
     int32_t offsets_topic_replication_factor;        /* 1 (see above) */
     int64_t offsets_retention_minutes;               /* 10080 */
+    int64_t offsets_retention_check_interval_ms;     /* 600000 */
     int64_t connections_max_idle_ms;                 /* 600000 */
     int log_level;                     /* log.level, an enum ml_log_level (common/log.h); default info */
     ml_log_config log_defaults;        /* topic defaults from the broker's log.* keys */

@@ -15,9 +15,6 @@
 #include "proto/sync_group.h"
 #include "storage/log_manager.h"
 
-/* How often expired offsets of empty groups are looked for (offsets.retention.check.interval.ms). */
-#define ML_OFFSETS_RETENTION_CHECK_MS 600000
-
 struct ml_group_coordinator {
     ml_server *server;
     struct event_base *base;
@@ -1373,7 +1370,7 @@ int ml_group_coordinator_open(ml_server *s, ml_group_coordinator **out, ml_err *
         free(gc);
         return ml_err_set(err, ML_ENOMEM, "out of memory");
     }
-    struct timeval tv = ms_tv(ML_OFFSETS_RETENTION_CHECK_MS);
+    struct timeval tv = ms_tv(s->config->offsets_retention_check_interval_ms);
     event_add(gc->expire_timer, &tv);
     int32_t n = ml_log_manager_partition_count(s->logs, ML_OFFSETS_TOPIC);
     if (n > 0) {

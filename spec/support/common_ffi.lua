@@ -52,6 +52,7 @@ typedef struct ml_broker_config {
   int64_t log_flush_offset_checkpoint_interval_ms; int64_t group_initial_rebalance_delay_ms;
   int32_t group_min_session_timeout_ms; int32_t group_max_session_timeout_ms;
   int32_t offsets_topic_num_partitions; int32_t offsets_topic_replication_factor; int64_t offsets_retention_minutes;
+  int64_t offsets_retention_check_interval_ms;
   int64_t connections_max_idle_ms; int log_level; ml_log_config log_defaults;
 } ml_broker_config;
 void ml_broker_config_init(ml_broker_config *c);
