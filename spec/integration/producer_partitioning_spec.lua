@@ -26,7 +26,7 @@ describe("key_hash against kcat's murmur2_random", function()
     return where
   end
 
-  it("puts every key in the partition kcat chooses", function()
+  it("puts every key in the partition kcat chooses with murmur2_random (key_hash and the built-in)", function()
     local lines = {}
     for i, k in ipairs(keys) do lines[i] = k .. ":" .. i end
     process.write_file(dir .. "/in.txt", table.concat(lines, "\n") .. "\n")
@@ -44,5 +44,24 @@ describe("key_hash against kcat's murmur2_random", function()
         assert.are.equal(kcat[k], ours[k], name .. ": key " .. k)
       end
     end
+  end)
+
+  it("consistent_random puts every key where kcat's default partitioner (librdkafka's) does", function()
+    local lines = {}
+    for i, k in ipairs(keys) do lines[i] = k .. ":" .. i end
+    process.write_file(dir .. "/in2.txt", table.concat(lines, "\n") .. "\n")
+    local ok, out = process.sh("kcat -P -b " .. b.bootstrap .. " -t by-kcat-default -K: < " .. dir .. "/in2.txt")
+    assert(ok, out)
+    local kcat = placement("by-kcat-default")
+    local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, partitioner = "consistent_random" })
+    for i, k in ipairs(keys) do assert(p:send { topic = "by-consistent", key = k, value = tostring(i) }) end
+    assert(p:close())
+    local ours = placement("by-consistent")
+    local differs = 0
+    for _, k in ipairs(keys) do
+      assert.are.equal(kcat[k], ours[k], "key " .. k)
+      if kcat[k] ~= moonlog.murmur2_partition(k, 7) then differs = differs + 1 end
+    end
+    assert.is_true(differs > 100) -- the two placements really differ
   end)
 end)

@@ -73,3 +73,13 @@ describe("partitioner sticky", function()
     assert.are.equal(moonlog.murmur2_partition("foobar", 5), pl:partition("s", "foobar", 5))
   end)
 end)
+
+describe("partitioner consistent_random", function()
+  it("places keys by zlib's CRC-32 as librdkafka's default partitioner", function()
+    local pl = assert(moonlog.plugin("partitioner", "consistent_random"))
+    -- crc32("123456789") = 0xcbf43926 = 3421780262
+    assert.are.equal(3421780262 % 7, pl:partition("t", "123456789", 7))
+    local c = counts(pl, "t", 3, 3000) -- keyless: random
+    for p = 0, 2 do assert.is_true(c[p] > 600) end
+  end)
+end)
