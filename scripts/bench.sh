@@ -6,7 +6,8 @@
 #   - moonlogd with the pre-built load generator (scripts/loadgen.c): produce and fetch, a fresh
 #     broker each round (the page cache absorbs a round's writes, as it does for bursts);
 #   - kcat (librdkafka) producing and consuming through the same broker, as a client reference;
-#   - consumer groups (scripts/group_bench.lua): a 10-member rebalance and OffsetCommit throughput.
+#   - consumer groups (scripts/group_bench.lua): a 10-member rebalance and OffsetCommit throughput;
+#   - the producer: moonlog perf produce beside kcat, and with each shipped Lua partitioner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${MOONLOG_BUILD:-build}
@@ -101,6 +102,49 @@ done
 reb_ms=$(printf '%s\n' "${reb[@]}" | median)
 cps_med=$(printf '%s\n' "${cps[@]}" | median)
 
+# Producer (issue 4): moonlog perf produce beside kcat on the same broker, records/s. Both batch
+# alike: linger.ms=5 and librdkafka's default batch size (1,000,000 bytes; the Java default of
+# 16 KiB would hold 16 records of 1 KiB per batch).
+perf_rps() { # topic records size acks [more moonlog perf options]
+    local t=$1 n=$2 size=$3 acks=$4
+    shift 4
+    "$B/moonlog" perf produce --bootstrap-server "$disk_hp" --topic "$t" --num-records "$n" --record-size "$size" \
+        --throughput -1 --producer-property "acks=$acks" --producer-property linger.ms=5 \
+        --producer-property batch.size=1000000 "$@" 2>/dev/null | sed -nE 's|.* ([0-9.]+) records/sec.*|\1|p' | tail -n 1
+}
+kcat_rps() { # topic file records acks [kcat options]
+    local t=$1 f=$2 n=$3 acks=$4
+    shift 4
+    local t0 t1
+    t0=$(now); kcat -P -b "$disk_hp" -t "$t" -X "acks=$acks" -X linger.ms=5 -X batch.num.messages=10000 "$@" <"$f"; t1=$(now)
+    awk -v a="$t0" -v b="$t1" -v n="$n" 'BEGIN {printf "%.0f", n / (b - a)}'
+}
+P_SMALL=${P_SMALL:-1000000}
+P_LARGE=${P_LARGE:-300000}
+awk -v n="$P_SMALL" 'BEGIN { v = sprintf("%0100d", 0); for (i = 0; i < n; i++) print v }' >"$dir/small.txt"
+awk -v n="$P_LARGE" 'BEGIN { v = sprintf("%01024d", 0); for (i = 0; i < n; i++) print v }' >"$dir/large.txt"
+declare -A pr
+pcases="m100a1 m100all m100lz4 m1k1 m1kall k100a1 k100all k100lz4 k1k1 k1kall rr random key_hash sticky consistent"
+for c in $pcases; do pr[$c]=""; done
+for r in $(seq "$ROUNDS"); do
+    pr[m100a1]+=" $(perf_rps p "$P_SMALL" 100 1)"
+    pr[m100all]+=" $(perf_rps p "$P_SMALL" 100 all)"
+    pr[m100lz4]+=" $(perf_rps p "$P_SMALL" 100 1 --producer-property compression.type=lz4)"
+    pr[m1k1]+=" $(perf_rps p "$P_LARGE" 1024 1)"
+    pr[m1kall]+=" $(perf_rps p "$P_LARGE" 1024 all)"
+    pr[k100a1]+=" $(kcat_rps k "$dir/small.txt" "$P_SMALL" 1)"
+    pr[k100all]+=" $(kcat_rps k "$dir/small.txt" "$P_SMALL" all)"
+    pr[k100lz4]+=" $(kcat_rps k "$dir/small.txt" "$P_SMALL" 1 -z lz4)"
+    pr[k1k1]+=" $(kcat_rps k "$dir/large.txt" "$P_LARGE" 1)"
+    pr[k1kall]+=" $(kcat_rps k "$dir/large.txt" "$P_LARGE" all)"
+    pr[rr]+=" $(perf_rps p "$P_SMALL" 100 1 --partitioner round_robin)"
+    pr[random]+=" $(perf_rps p "$P_SMALL" 100 1 --partitioner random)"
+    pr[key_hash]+=" $(perf_rps p "$P_SMALL" 100 1 --partitioner key_hash)"
+    pr[sticky]+=" $(perf_rps p "$P_SMALL" 100 1 --partitioner sticky)"
+    pr[consistent]+=" $(perf_rps p "$P_SMALL" 100 1 --partitioner consistent_random)"
+done
+pmed() { tr ' ' '\n' <<<"${pr[$1]}" | grep -v '^$' | median; }
+
 # Resident memory with 1,000 more partitions.
 "$B/loadgen" create "$disk_hp" wide 1000
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$disk_pid/status")
@@ -118,4 +162,16 @@ printf '%-52s %10s %18s\n' "kcat -C through moonlogd, MB/s" "$kc_mbs" "$(ratio "
 printf '%-52s %10s %18s\n' "broker RSS with 1,000 partitions, MiB" "$(awk -v k="$rss_kb" 'BEGIN{printf "%.1f", k/1024}')" "goal < 64"
 printf '%-52s %10s %18s\n' "10-member rebalance, ms (initial delay 3000 ms)" "$reb_ms" "goal <= 3050"
 printf '%-52s %10s %18s\n' "OffsetCommit from one client, commits/s" "$cps_med" "goal >= 50000"
-echo "goals: ingest >= 0.60 and fetch >= 0.90 of loopback"
+echo
+printf '%-52s %10s %10s %8s\n' "producer, records/s (median)" "moonlog" "kcat" "ratio"
+for c in "100 B, acks=1:m100a1:k100a1" "100 B, acks=all:m100all:k100all" "100 B, acks=1, lz4:m100lz4:k100lz4" \
+         "1 KiB, acks=1:m1k1:k1k1" "1 KiB, acks=all:m1kall:k1kall"; do
+    IFS=: read -r label m k <<<"$c"
+    printf '%-52s %10s %10s %8s\n' "$label" "$(pmed "$m")" "$(pmed "$k")" "$(ratio "$(pmed "$m")" "$(pmed "$k")")"
+done
+printf '%-52s %10s %10s %8s\n' "100 B, acks=1, Lua partitioner (vs built-in)" "" "" ""
+for c in rr random key_hash sticky consistent; do
+    printf '%-52s %10s %10s %8s\n' "  $c" "$(pmed "$c")" "" "$(ratio "$(pmed "$c")" "$(pmed m100a1)")"
+done
+echo "goals: ingest >= 0.60 and fetch >= 0.90 of loopback; producer >= 1,000,000 records/s of 100 B (acks=1, none"
+echo "or lz4) and at least kcat's rate; a Lua partitioner costs <= 5% against the built-in"
