@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "storage/file_closer.h"
+
 void ml_segment_path(char *buf, size_t size, const char *dir, int64_t base_offset, const char *suffix) {
     snprintf(buf, size, "%s/%020lld%s", dir, (long long)base_offset, suffix);
 }
@@ -331,6 +333,9 @@ int ml_segment_delete(ml_segment *s, ml_err *err) {
     if (unlink(path) < 0 && errno != ENOENT) rc = ml_err_set(err, ML_EIO, "unlink %s: %s", path, strerror(errno));
     int rc2 = ml_index_file_delete(&s->oi.file, rc == ML_OK ? err : NULL);
     int rc3 = ml_index_file_delete(&s->ti.file, rc == ML_OK && rc2 == ML_OK ? err : NULL);
+    /* The .log is unlinked: its last close frees its page cache, off the event loop. */
+    ml_file_closer_close(s->fd);
+    s->fd = -1;
     free_segment(s);
     return rc < 0 ? rc : rc2 < 0 ? rc2 : rc3;
 }
