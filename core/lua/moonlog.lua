@@ -307,4 +307,152 @@ function Producer:close(timeout_ms)
   return true
 end
 
+-- ---- consumer -------------------------------------------------------------------------------
+--
+--   local c = assert(moonlog.consumer { ["bootstrap.servers"] = "h:p", ["auto.offset.reset"] = "earliest" })
+--   assert(c:assign { { topic = "t", partition = 0 }, ... })
+--   local recs, err = c:poll(1000)   -- a list of { topic, partition, offset, timestamp, timestamp_type,
+--                                    --   key, value, headers = { {key, value}, ... } }
+--   c:seek("t", 0, 42); c:seek_to_beginning(); c:seek_to_end { { topic = "t", partition = 0 } }
+--   local off = c:position("t", 0)   -- int64 cdata
+--   c:close()
+-- Offsets and timestamps are int64 cdata (never doubles). A consumer is used from one thread.
+
+ffi.cdef [[
+typedef struct moonlog_consumer_config moonlog_consumer_config;
+moonlog_consumer_config *moonlog_consumer_config_new(void);
+int moonlog_consumer_config_set(moonlog_consumer_config *c, const char *key, const char *value, moonlog_error *err);
+void moonlog_consumer_config_free(moonlog_consumer_config *c);
+typedef struct moonlog_topic_partition { const char *topic; int32_t partition; } moonlog_topic_partition;
+typedef struct moonlog_consumer_record {
+  const char *topic; int32_t partition; int64_t offset; int64_t timestamp; int32_t timestamp_type;
+  const void *key; int32_t key_len; const void *value; int32_t value_len;
+  const moonlog_header *headers; int32_t n_headers;
+} moonlog_consumer_record;
+typedef struct moonlog_consumer moonlog_consumer;
+int moonlog_consumer_new(const moonlog_consumer_config *c, moonlog_consumer **out, moonlog_error *err);
+int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
+int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog_consumer_record **out,
+                          int32_t *count, moonlog_error *err);
+int moonlog_consumer_seek(moonlog_consumer *c, const char *topic, int32_t partition, int64_t offset, moonlog_error *err);
+int moonlog_consumer_seek_to_beginning(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
+int moonlog_consumer_seek_to_end(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
+int moonlog_consumer_position(moonlog_consumer *c, const char *topic, int32_t partition, int64_t timeout_ms,
+                              int64_t *offset, moonlog_error *err);
+int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err);
+int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name);
+]]
+
+local Consumer = {}
+Consumer.__index = Consumer
+local TS_TYPES = { [0] = "CreateTime", [1] = "LogAppendTime" }
+
+-- moonlog.consumer{ ["bootstrap.servers"] = "h:p", ... } -> consumer | nil, err
+function M.consumer(config)
+  local cfg = C.moonlog_consumer_config_new()
+  local e = ffi.new("moonlog_error")
+  for k, v in pairs(config) do
+    if type(v) == "boolean" then v = v and "true" or "false" end
+    if C.moonlog_consumer_config_set(cfg, k, tostring(v), e) ~= 0 then
+      C.moonlog_consumer_config_free(cfg)
+      return nil, errtable(e)
+    end
+  end
+  local out = ffi.new("moonlog_consumer *[1]")
+  local rc = C.moonlog_consumer_new(cfg, out, e)
+  C.moonlog_consumer_config_free(cfg)
+  if rc ~= 0 then return nil, errtable(e) end
+  return setmetatable({ ptr = out[0], e = e, recs = ffi.new("const moonlog_consumer_record *[1]"),
+                        off = ffi.new("int64_t[1]"), count = ffi.new("int32_t[1]") }, Consumer)
+end
+
+local function tp_array(list)
+  list = list or {}
+  local a = ffi.new("moonlog_topic_partition[?]", #list + 1)
+  for i, tp in ipairs(list) do
+    a[i - 1].topic = tp.topic
+    a[i - 1].partition = tp.partition
+  end
+  return a, #list
+end
+
+local function closed() return nil, { code = -105, name = "CLOSED", retriable = false, message = "the consumer is closed" } end
+
+-- assign{ {topic =, partition =}, ... } -> true | nil, err
+function Consumer:assign(list)
+  if not self.ptr then return closed() end
+  local a, n = tp_array(list)
+  if C.moonlog_consumer_assign(self.ptr, a, n, self.e) ~= 0 then return nil, errtable(self.e) end
+  return true
+end
+
+local function bytes(p, len)
+  if len < 0 then return nil end
+  return ffi.string(p, len)
+end
+
+-- poll([timeout_ms]) -> list of records (maybe empty) | nil, err
+function Consumer:poll(timeout_ms)
+  if not self.ptr then return closed() end
+  if C.moonlog_consumer_poll(self.ptr, timeout_ms or 0, self.recs, self.count, self.e) ~= 0 then
+    return nil, errtable(self.e)
+  end
+  local n = self.count[0]
+  local list, r = {}, self.recs[0]
+  for i = 0, n - 1 do
+    local x = r[i]
+    local headers = {}
+    for h = 0, x.n_headers - 1 do
+      local hd = x.headers[h]
+      headers[h + 1] = { key = ffi.string(hd.key), value = bytes(hd.value, hd.value_len) }
+    end
+    list[i + 1] = { topic = ffi.string(x.topic), partition = x.partition, offset = x.offset,
+                    timestamp = x.timestamp, timestamp_type = TS_TYPES[x.timestamp_type],
+                    key = bytes(x.key, x.key_len), value = bytes(x.value, x.value_len), headers = headers }
+  end
+  return list
+end
+
+function Consumer:seek(topic, partition, offset)
+  if not self.ptr then return closed() end
+  if C.moonlog_consumer_seek(self.ptr, topic, partition, offset, self.e) ~= 0 then return nil, errtable(self.e) end
+  return true
+end
+
+-- seek_to_beginning([list]) / seek_to_end([list]): nil or {} means every assigned partition
+function Consumer:seek_to_beginning(list)
+  if not self.ptr then return closed() end
+  local a, n = tp_array(list)
+  if C.moonlog_consumer_seek_to_beginning(self.ptr, a, n, self.e) ~= 0 then return nil, errtable(self.e) end
+  return true
+end
+
+function Consumer:seek_to_end(list)
+  if not self.ptr then return closed() end
+  local a, n = tp_array(list)
+  if C.moonlog_consumer_seek_to_end(self.ptr, a, n, self.e) ~= 0 then return nil, errtable(self.e) end
+  return true
+end
+
+-- position(topic, partition[, timeout_ms]) -> int64 cdata | nil, err
+function Consumer:position(topic, partition, timeout_ms)
+  if not self.ptr then return closed() end
+  if C.moonlog_consumer_position(self.ptr, topic, partition, timeout_ms or 30000, self.off, self.e) ~= 0 then
+    return nil, errtable(self.e)
+  end
+  return self.off[0]
+end
+
+function Consumer:counter(name)
+  if not self.ptr then return nil end
+  return tonumber(C.moonlog_consumer_counter(self.ptr, name))
+end
+
+function Consumer:close()
+  if not self.ptr then return true end
+  if C.moonlog_consumer_close(self.ptr, self.e) ~= 0 then return nil, errtable(self.e) end
+  self.ptr = nil
+  return true
+end
+
 return M

@@ -1,0 +1,360 @@
+/* The consumer's public API (core/include/moonlog/consumer.h): create, assign, poll, seek,
+ * position, close. Everything on the network is the I/O thread's (fetcher.c); poll hands out the
+ * records it queued. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client/client_error.h"
+#include "client/consumer_int.h"
+#include "common/clock.h"
+#include "common/error.h"
+
+/* Fills `e` for the consumer's own codes (moonlog_err_name does not know them). */
+static int cerr(moonlog_error *e, int code, const char *name, const char *msg) {
+    ml_error_set(e, code, "%s", msg);
+    if (e) snprintf(e->name, sizeof e->name, "%s", name);
+    return code;
+}
+
+static int check_thread(moonlog_consumer *c, moonlog_error *err) {
+    if (!c->owned) {
+        c->owner = pthread_self();
+        c->owned = 1;
+        return 0;
+    }
+    if (pthread_equal(c->owner, pthread_self())) return 0;
+    return cerr(err, MOONLOG_ERR_WRONG_THREAD, "WRONG_THREAD",
+                "a consumer is used from one thread: this call came from another one and was refused");
+}
+
+static void consumer_free(moonlog_consumer *c) {
+    ml_fetcher_stop(c);
+    while (c->head) {
+        ml_chunk *ch = c->head;
+        c->head = ch->next;
+        ml_chunk_free(ch);
+    }
+    while (c->done) {
+        ml_chunk *ch = c->done;
+        c->done = ch->next;
+        ml_chunk_free(ch);
+    }
+    while (c->tps) {
+        ml_ctp *tp = c->tps;
+        c->tps = tp->next;
+        free(tp->topic);
+        free(tp);
+    }
+    free(c->nodes);
+    free(c->out);
+    ml_cconf_free(&c->conf);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->io_cv);
+    pthread_cond_destroy(&c->data_cv);
+    free(c);
+}
+
+int moonlog_consumer_new(const moonlog_consumer_config *cfg, moonlog_consumer **out, moonlog_error *err) {
+    if (ml_cconf_check(&cfg->c, err) != 0) return MOONLOG_ERR_INVALID_CONFIG;
+    moonlog_consumer *c = calloc(1, sizeof *c);
+    if (!c) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->io_cv, &ca);
+    pthread_cond_init(&c->data_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    int rc = ml_cconf_copy(&c->conf, &cfg->c);
+    if (rc == 0) c->out = calloc((size_t)c->conf.max_poll_records, sizeof *c->out);
+    if (rc != 0 || !c->out) {
+        consumer_free(c);
+        return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
+    }
+    c->out_cap = c->conf.max_poll_records;
+    if ((rc = ml_cnodes_init(c, err)) != 0 || (rc = ml_fetcher_start(c, err)) != 0) {
+        consumer_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Under c->mu: moves the queued chunks of `tp` to the done list (their records may still be in
+ * the application's hands until the next poll). */
+static void drop_chunks(moonlog_consumer *c, ml_ctp *tp) {
+    ml_chunk **pp = &c->head, *prev = NULL;
+    while (*pp) {
+        ml_chunk *ch = *pp;
+        if (ch->tp != tp) {
+            prev = ch;
+            pp = &ch->next;
+            continue;
+        }
+        *pp = ch->next;
+        if (c->tail == ch) c->tail = prev;
+        ch->next = c->done;
+        c->done = ch;
+    }
+    tp->n_chunks = 0;
+}
+
+static ml_ctp *find_in(ml_ctp *list, const char *topic, int32_t partition) {
+    for (ml_ctp *tp = list; tp; tp = tp->next)
+        if (tp->partition == partition && strcmp(tp->topic, topic) == 0) return tp;
+    return NULL;
+}
+
+static ml_ctp *find(moonlog_consumer *c, const char *topic, int32_t partition) {
+    for (ml_ctp *tp = c->tps; tp; tp = tp->next)
+        if (tp->partition == partition && strcmp(tp->topic, topic) == 0) return tp;
+    return NULL;
+}
+
+int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++)
+        if (!tps[i].topic || !tps[i].topic[0] || tps[i].partition < 0)
+            return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "assign: entry %d needs a topic and a partition >= 0", i);
+    pthread_mutex_lock(&c->mu);
+    ml_ctp *kept = NULL, *tp;
+    for (int i = 0; i < n; i++) {
+        ml_ctp **pp = &c->tps;
+        while (*pp && !((*pp)->partition == tps[i].partition && strcmp((*pp)->topic, tps[i].topic) == 0))
+            pp = &(*pp)->next;
+        if (*pp) {
+            tp = *pp;
+            *pp = tp->next;
+        } else {
+            if (find_in(kept, tps[i].topic, tps[i].partition)) continue; /* listed twice */
+            tp = calloc(1, sizeof *tp);
+            if (tp && !(tp->topic = strdup(tps[i].topic))) {
+                free(tp);
+                tp = NULL;
+            }
+            if (!tp) break;
+            tp->partition = tps[i].partition;
+            tp->position = tp->fetch_offset = -1;
+            tp->reset = c->conf.auto_offset_reset;
+            tp->leader = -1;
+            c->metadata_wanted = 1;
+        }
+        tp->next = kept;
+        kept = tp;
+    }
+    while (c->tps) { /* what is left was unassigned */
+        tp = c->tps;
+        c->tps = tp->next;
+        drop_chunks(c, tp);
+        free(tp->topic);
+        free(tp);
+    }
+    c->tps = kept;
+    pthread_cond_broadcast(&c->io_cv);
+    pthread_mutex_unlock(&c->mu);
+    if (kept == NULL && n > 0) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "assign: out of memory");
+    return 0;
+}
+
+static struct timespec deadline_ts(int64_t ms_from_now) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms_from_now / 1000;
+    ts.tv_nsec += (ms_from_now % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
+
+/* Under c->mu: an error waiting on an assigned partition, reported once. */
+static int take_error(moonlog_consumer *c, moonlog_error *err) {
+    for (ml_ctp *tp = c->tps; tp; tp = tp->next) {
+        if (tp->reset == ML_RESET_NONE) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s-%d has no position and auto.offset.reset is none", tp->topic,
+                     tp->partition);
+            return cerr(err, MOONLOG_ERR_NO_OFFSET, "NO_OFFSET", msg);
+        }
+        if (tp->error) {
+            int code = tp->error;
+            tp->error = 0;
+            return ml_error_set(err, code, "%s-%d: %s", tp->topic, tp->partition, ml_kafka_error_name((int16_t)code));
+        }
+    }
+    return 0;
+}
+
+/* Under c->mu: moves up to out_cap records from the queue to c->out. */
+static int32_t take_records(moonlog_consumer *c) {
+    int32_t n = 0;
+    while (c->head && n < c->out_cap) {
+        ml_chunk *ch = c->head;
+        ml_ctp *tp = ch->tp;
+        while (ch->pos < ch->n && n < c->out_cap) {
+            moonlog_consumer_record *r = &ch->recs[ch->pos++];
+            if (ch->epoch != tp->epoch || r->offset < tp->position) continue;
+            c->out[n++] = *r;
+            tp->position = r->offset + 1;
+        }
+        if (ch->pos == ch->n) {
+            c->head = ch->next;
+            if (!c->head) c->tail = NULL;
+            ch->next = c->done;
+            c->done = ch;
+            tp->n_chunks--;
+        } else {
+            break;
+        }
+    }
+    return n;
+}
+
+int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog_consumer_record **out,
+                          int32_t *count, moonlog_error *err) {
+    *out = NULL;
+    *count = 0;
+    int rc = check_thread(c, err);
+    if (rc) return rc;
+    pthread_mutex_lock(&c->mu);
+    ml_chunk *done = c->done; /* the previous poll's records are released now */
+    c->done = NULL;
+    struct timespec dl = deadline_ts(timeout_ms < 0 ? 0 : timeout_ms);
+    int32_t n = 0;
+    for (;;) {
+        if ((rc = take_error(c, err)) != 0) break;
+        int had = c->head != NULL;
+        n = take_records(c);
+        if (had) pthread_cond_broadcast(&c->io_cv);
+        if (n > 0 || timeout_ms == 0) break;
+        if (timeout_ms < 0) pthread_cond_wait(&c->data_cv, &c->mu);
+        else if (pthread_cond_timedwait(&c->data_cv, &c->mu, &dl) == ETIMEDOUT) {
+            if ((rc = take_error(c, err)) == 0) n = take_records(c);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    while (done) {
+        ml_chunk *ch = done;
+        done = ch->next;
+        ml_chunk_free(ch);
+    }
+    if (rc != 0) return rc;
+    atomic_fetch_add(&c->n_consumed, n);
+    *out = c->out;
+    *count = n;
+    return 0;
+}
+
+static int not_assigned(moonlog_error *err, const char *topic, int32_t partition) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s-%d is not assigned to this consumer", topic ? topic : "(null)", partition);
+    return cerr(err, MOONLOG_ERR_NOT_ASSIGNED, "NOT_ASSIGNED", msg);
+}
+
+/* Under c->mu: forgets what was fetched and gives the partition a new position or reset. */
+static void reposition(moonlog_consumer *c, ml_ctp *tp, int64_t offset, int reset) {
+    drop_chunks(c, tp);
+    tp->epoch++;
+    tp->position = tp->fetch_offset = offset;
+    tp->reset = reset;
+    tp->error = 0;
+}
+
+int moonlog_consumer_seek(moonlog_consumer *c, const char *topic, int32_t partition, int64_t offset,
+                          moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc) return rc;
+    if (offset < 0) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "seek: offset %lld < 0", (long long)offset);
+    pthread_mutex_lock(&c->mu);
+    ml_ctp *tp = topic ? find(c, topic, partition) : NULL;
+    if (tp) reposition(c, tp, offset, ML_NO_RESET);
+    pthread_cond_broadcast(&c->io_cv);
+    pthread_mutex_unlock(&c->mu);
+    return tp ? 0 : not_assigned(err, topic, partition);
+}
+
+static int seek_reset(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, int reset, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc) return rc;
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < n && rc == 0; i++)
+        if (!tps[i].topic || !find(c, tps[i].topic, tps[i].partition))
+            rc = not_assigned(err, tps[i].topic, tps[i].partition);
+    for (int i = 0; i < n && rc == 0; i++) reposition(c, find(c, tps[i].topic, tps[i].partition), -1, reset);
+    for (ml_ctp *tp = c->tps; n == 0 && tp; tp = tp->next) reposition(c, tp, -1, reset);
+    pthread_cond_broadcast(&c->io_cv);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int moonlog_consumer_seek_to_beginning(moonlog_consumer *c, const moonlog_topic_partition *tps, int n,
+                                       moonlog_error *err) {
+    return seek_reset(c, tps, n, ML_RESET_EARLIEST, err);
+}
+
+int moonlog_consumer_seek_to_end(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err) {
+    return seek_reset(c, tps, n, ML_RESET_LATEST, err);
+}
+
+int moonlog_consumer_position(moonlog_consumer *c, const char *topic, int32_t partition, int64_t timeout_ms,
+                              int64_t *offset, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc) return rc;
+    struct timespec dl = deadline_ts(timeout_ms < 0 ? 0 : timeout_ms);
+    pthread_mutex_lock(&c->mu);
+    ml_ctp *tp;
+    for (;;) {
+        tp = topic ? find(c, topic, partition) : NULL;
+        if (!tp) {
+            rc = not_assigned(err, topic, partition);
+            break;
+        }
+        if (tp->reset == ML_NO_RESET) {
+            *offset = tp->position;
+            break;
+        }
+        if (tp->reset == ML_RESET_NONE) {
+            rc = take_error(c, err);
+            break;
+        }
+        if (tp->error) {
+            rc = take_error(c, err);
+            break;
+        }
+        pthread_cond_broadcast(&c->io_cv);
+        if (timeout_ms < 0) pthread_cond_wait(&c->data_cv, &c->mu);
+        else if (pthread_cond_timedwait(&c->data_cv, &c->mu, &dl) == ETIMEDOUT) {
+            tp = find(c, topic, partition);
+            if (tp && tp->reset == ML_NO_RESET) {
+                *offset = tp->position;
+            } else {
+                rc = ml_error_set(err, MOONLOG_ERR_TIMED_OUT, "position of %s-%d not resolved within %lld ms", topic,
+                                  partition, (long long)timeout_ms);
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err) {
+    if (!c) return 0;
+    int rc = check_thread(c, err);
+    if (rc) return rc;
+    consumer_free(c);
+    return 0;
+}
+
+int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name) {
+    if (strcmp(name, "records.consumed") == 0) return atomic_load(&c->n_consumed);
+    if (strcmp(name, "fetches.sent") == 0) return atomic_load(&c->n_fetches);
+    if (strcmp(name, "bytes.fetched") == 0) return atomic_load(&c->n_bytes);
+    return -1;
+}

@@ -1,0 +1,192 @@
+#include "client/consumer_config.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client_error.h"
+#include "common/properties.h"
+
+enum { T_STR, T_I32, T_I64, T_BOOL, T_RESET, T_DESER, T_ISOLATION, T_SERVERS };
+
+typedef struct ml_ckey {
+    const char *key;
+    int type;
+    int64_t min, max;
+    size_t off;
+    const char *def;
+} ml_ckey;
+
+#define F(field) offsetof(ml_cconf, field)
+static const ml_ckey keys[] = {
+    {"bootstrap.servers", T_SERVERS, 0, 0, F(bootstrap_servers), NULL},
+    {"client.id", T_STR, 0, 0, F(client_id), "moonlog-consumer"},
+    {"group.id", T_STR, 0, 0, F(group_id), NULL},
+    {"enable.auto.commit", T_BOOL, 0, 0, F(enable_auto_commit), "true"},
+    {"auto.commit.interval.ms", T_I64, 0, INT32_MAX, F(auto_commit_interval_ms), "5000"},
+    {"auto.offset.reset", T_RESET, 0, 0, F(auto_offset_reset), "latest"},
+    {"session.timeout.ms", T_I64, 1, INT32_MAX, F(session_timeout_ms), "45000"},
+    {"heartbeat.interval.ms", T_I64, 1, INT32_MAX, F(heartbeat_interval_ms), "3000"},
+    {"max.poll.interval.ms", T_I64, 1, INT32_MAX, F(max_poll_interval_ms), "300000"},
+    {"max.poll.records", T_I32, 1, INT32_MAX, F(max_poll_records), "500"},
+    {"fetch.min.bytes", T_I32, 0, INT32_MAX, F(fetch_min_bytes), "1"},
+    {"fetch.max.wait.ms", T_I32, 0, INT32_MAX, F(fetch_max_wait_ms), "500"},
+    {"fetch.max.bytes", T_I32, 0, INT32_MAX, F(fetch_max_bytes), "52428800"},
+    {"max.partition.fetch.bytes", T_I32, 0, INT32_MAX, F(max_partition_fetch_bytes), "1048576"},
+    {"key.deserializer", T_DESER, 0, 0, F(key_deserializer), "bytes"},
+    {"value.deserializer", T_DESER, 0, 0, F(value_deserializer), "bytes"},
+    {"isolation.level", T_ISOLATION, 0, 0, F(isolation_level), "read_uncommitted"},
+    {"request.timeout.ms", T_I64, 1, INT32_MAX, F(request_timeout_ms), "30000"},
+    {"retry.backoff.ms", T_I64, 0, INT32_MAX, F(retry_backoff_ms), "100"},
+    {"reconnect.backoff.ms", T_I64, 0, INT32_MAX, F(reconnect_backoff_ms), "50"},
+    {"metadata.max.age.ms", T_I64, 0, INT32_MAX, F(metadata_max_age_ms), "300000"},
+};
+#undef F
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+static int bad(moonlog_error *err, const char *key, const char *value, const char *what) {
+    return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "%s: '%s' %s", key, value, what);
+}
+
+static int check_servers(const char *v, moonlog_error *err) {
+    if (!*v) return bad(err, "bootstrap.servers", v, "is empty (write host:port[,host:port...])");
+    const char *p = v;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char item[300];
+        if (n == 0 || n >= sizeof item) return bad(err, "bootstrap.servers", v, "has an empty or overlong entry");
+        memcpy(item, p, n);
+        item[n] = 0;
+        char *colon = strrchr(item, ':');
+        int64_t port;
+        if (!colon || colon == item || ml_parse_int64(colon + 1, 1, 65535, &port) != 0)
+            return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,
+                                "bootstrap.servers: '%s' is not host:port with a port 1..65535", item);
+        if (!end) break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+static int set_str(char **dst, const char *value, moonlog_error *err) {
+    char *s = strdup(value);
+    if (!s) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
+    free(*dst);
+    *dst = s;
+    return 0;
+}
+
+static int set_one(ml_cconf *c, const ml_ckey *k, const char *value, moonlog_error *err) {
+    char *base = (char *)c + k->off;
+    int64_t v;
+    int rc;
+    switch (k->type) {
+    case T_SERVERS:
+        if ((rc = check_servers(value, err)) != 0) return rc;
+        return set_str((char **)base, value, err);
+    case T_STR:
+        return set_str((char **)base, value, err);
+    case T_DESER:
+        if (strcmp(value, "bytes") != 0)
+            return bad(err, k->key, value, "is not supported: only the built-in 'bytes' (deserializer plugins "
+                                           "are not wired into the consumer yet)");
+        return set_str((char **)base, value, err);
+    case T_I32:
+    case T_I64:
+        rc = ml_parse_int64(value, k->min, k->max, &v);
+        if (rc == ML_EINVAL) return bad(err, k->key, value, "is not an integer");
+        if (rc != 0) {
+            char what[96];
+            snprintf(what, sizeof what, "is outside %lld..%lld", (long long)k->min, (long long)k->max);
+            return bad(err, k->key, value, what);
+        }
+        if (k->type == T_I32) *(int32_t *)base = (int32_t)v;
+        else *(int64_t *)base = v;
+        return 0;
+    case T_BOOL:
+        if (ml_parse_bool(value, (int *)base) != 0) return bad(err, k->key, value, "is not true or false");
+        return 0;
+    case T_RESET:
+        if (strcmp(value, "earliest") == 0) *(int *)base = ML_RESET_EARLIEST;
+        else if (strcmp(value, "latest") == 0) *(int *)base = ML_RESET_LATEST;
+        else if (strcmp(value, "none") == 0) *(int *)base = ML_RESET_NONE;
+        else return bad(err, k->key, value, "is not one of earliest, latest, none");
+        return 0;
+    case T_ISOLATION:
+        if (strcmp(value, "read_uncommitted") == 0) *(int *)base = 0;
+        else if (strcmp(value, "read_committed") == 0)
+            return bad(err, k->key, value, "is not supported yet (only read_uncommitted)");
+        else return bad(err, k->key, value, "is not one of read_uncommitted, read_committed");
+        return 0;
+    }
+    return 0;
+}
+
+moonlog_consumer_config *moonlog_consumer_config_new(void) {
+    moonlog_consumer_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg) return NULL;
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (keys[i].def && set_one(&cfg->c, &keys[i], keys[i].def, NULL) != 0) {
+            moonlog_consumer_config_free(cfg);
+            return NULL;
+        }
+    }
+    return cfg;
+}
+
+int moonlog_consumer_config_set(moonlog_consumer_config *cfg, const char *key, const char *value,
+                                moonlog_error *err) {
+    if (!key || !value) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "NULL key or value");
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(keys[i].key, key) == 0) return set_one(&cfg->c, &keys[i], value, err);
+    static const char *const later[] = {"group.instance.id", "partition.assignment.strategy", "rebalance.listener",
+                                        "security.protocol", "sasl.mechanism", "check.crcs", "client.rack", NULL};
+    for (int i = 0; later[i]; i++)
+        if (strcmp(later[i], key) == 0)
+            return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,
+                                "%s: a Kafka consumer property that moonlog does not support (yet)", key);
+    return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "%s: unknown consumer property", key);
+}
+
+static int is_str(int type) { return type == T_STR || type == T_SERVERS || type == T_DESER; }
+
+void ml_cconf_free(ml_cconf *c) {
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (is_str(keys[i].type)) {
+            char **s = (char **)((char *)c + keys[i].off);
+            free(*s);
+            *s = NULL;
+        }
+}
+
+int ml_cconf_copy(ml_cconf *dst, const ml_cconf *src) {
+    *dst = *src;
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (is_str(keys[i].type)) {
+            char **s = (char **)((char *)dst + keys[i].off);
+            if (*s && !(*s = strdup(*s))) return MOONLOG_ERR_INVALID_CONFIG;
+        }
+    return 0;
+}
+
+void moonlog_consumer_config_free(moonlog_consumer_config *cfg) {
+    if (!cfg) return;
+    ml_cconf_free(&cfg->c);
+    free(cfg);
+}
+
+int ml_cconf_check(const ml_cconf *c, moonlog_error *err) {
+    if (!c->bootstrap_servers)
+        return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "bootstrap.servers: required (host:port[,...])");
+    if (c->heartbeat_interval_ms >= c->session_timeout_ms)
+        return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,
+                            "heartbeat.interval.ms: %lld must be lower than session.timeout.ms (%lld)",
+                            (long long)c->heartbeat_interval_ms, (long long)c->session_timeout_ms);
+    if (c->group_id)
+        return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,
+                            "group.id: consumer groups (subscribe, commits) are not implemented yet; "
+                            "leave group.id unset and use assign()");
+    return 0;
+}

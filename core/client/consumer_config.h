@@ -1,0 +1,45 @@
+/* The consumer's configuration: Kafka's property names, checked one by one as they are set. */
+#ifndef ML_CLIENT_CONSUMER_CONFIG_H
+#define ML_CLIENT_CONSUMER_CONFIG_H
+
+#include <stdint.h>
+
+#include "moonlog/consumer.h"
+
+enum { ML_RESET_EARLIEST, ML_RESET_LATEST, ML_RESET_NONE };
+
+typedef struct ml_cconf {
+    char *bootstrap_servers;
+    char *client_id;
+    char *group_id;
+    int enable_auto_commit;
+    int64_t auto_commit_interval_ms;
+    int auto_offset_reset;
+    int64_t session_timeout_ms;
+    int64_t heartbeat_interval_ms;
+    int64_t max_poll_interval_ms;
+    int32_t max_poll_records;
+    int32_t fetch_min_bytes;
+    int32_t fetch_max_wait_ms;
+    int32_t fetch_max_bytes;
+    int32_t max_partition_fetch_bytes;
+    char *key_deserializer;
+    char *value_deserializer;
+    int isolation_level;
+    int64_t request_timeout_ms;
+    int64_t retry_backoff_ms;
+    int64_t reconnect_backoff_ms;
+    int64_t metadata_max_age_ms;
+} ml_cconf;
+
+struct moonlog_consumer_config {
+    ml_cconf c;
+};
+
+/* Checks the settings that depend on each other; fills `err` naming both keys. */
+int ml_cconf_check(const ml_cconf *c, moonlog_error *err);
+/* A deep copy; 0 or MOONLOG_ERR_INVALID_CONFIG (memory). */
+int ml_cconf_copy(ml_cconf *dst, const ml_cconf *src);
+void ml_cconf_free(ml_cconf *c);
+
+#endif

@@ -1,0 +1,237 @@
+/* The consumer's broker connections: blocking sockets owned by the I/O thread, one request at a
+ * time per connection (the consumer waits on each Fetch anyway), ApiVersions first to pick the
+ * versions both sides speak. */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "client/client_error.h"
+#include "client/consumer_int.h"
+#include "common/arena.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "proto/api_versions.h"
+#include "proto/fetch.h"
+#include "proto/header.h"
+#include "proto/list_offsets.h"
+#include "proto/metadata.h"
+
+#define ML_MAX_RESPONSE (256u * 1024 * 1024)
+
+ml_cnode *ml_cnode_add(moonlog_consumer *c, int32_t id, const char *host, size_t host_len, int port) {
+    if (c->n_nodes == c->cap_nodes) {
+        int cap = c->cap_nodes ? c->cap_nodes * 2 : 8;
+        ml_cnode *n = realloc(c->nodes, (size_t)cap * sizeof *n);
+        if (!n) return NULL;
+        c->nodes = n;
+        c->cap_nodes = cap;
+    }
+    ml_cnode *n = &c->nodes[c->n_nodes++];
+    memset(n, 0, sizeof *n);
+    n->id = id;
+    n->fd = -1;
+    n->failed_ms = -1;
+    if (host_len >= sizeof n->host) host_len = sizeof n->host - 1;
+    memcpy(n->host, host, host_len);
+    n->host[host_len] = 0;
+    n->port = port;
+    return n;
+}
+
+int ml_cnodes_init(moonlog_consumer *c, moonlog_error *err) {
+    const char *s = c->conf.bootstrap_servers;
+    int32_t id = -1;
+    while (*s) {
+        const char *end = strchr(s, ',');
+        size_t n = end ? (size_t)(end - s) : strlen(s);
+        const char *colon = s + n;
+        while (colon > s && *colon != ':') colon--;
+        char port[8] = {0};
+        size_t pl = (size_t)(s + n - colon - 1);
+        memcpy(port, colon + 1, pl < sizeof port ? pl : sizeof port - 1);
+        const char *host = s;
+        size_t host_len = (size_t)(colon - s);
+        if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
+            host++;
+            host_len -= 2;
+        }
+        if (!ml_cnode_add(c, id--, host, host_len, atoi(port)))
+            return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
+        if (!end) break;
+        s = end + 1;
+    }
+    c->n_bootstrap = c->n_nodes;
+    return 0;
+}
+
+ml_cnode *ml_cnode_find(moonlog_consumer *c, int32_t id) {
+    for (int i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].id == id) return &c->nodes[i];
+    return NULL;
+}
+
+void ml_cnode_close(ml_cnode *n) {
+    if (n->fd >= 0) close(n->fd);
+    n->fd = -1;
+    n->failed_ms = ml_mono_ms();
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len) {
+    while (len > 0) {
+        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int read_all(int fd, uint8_t *p, size_t len) {
+    while (len > 0) {
+        ssize_t r = recv(fd, p, len, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+int ml_cnode_request(moonlog_consumer *c, ml_cnode *n, int16_t api_key, int16_t version, int flexible,
+                     ml_writer *body, uint8_t **frame, const uint8_t **resp, size_t *resp_len) {
+    *frame = NULL;
+    ml_writer w;
+    ml_writer_init(&w, body->len + 64);
+    ml_write_i32(&w, 0);
+    int32_t corr = ++n->corr;
+    ml_request_header h = {api_key, version, corr, {(const uint8_t *)c->conf.client_id, 0}};
+    h.client_id.len = (int32_t)strlen(c->conf.client_id);
+    ml_request_header_encode(&w, flexible, &h);
+    ml_write_raw(&w, body->data, body->len);
+    if (w.err || body->err) {
+        ml_writer_free(&w);
+        return -1;
+    }
+    ml_store_u32(w.data, (uint32_t)(w.len - 4));
+    int rc = write_all(n->fd, w.data, w.len);
+    ml_writer_free(&w);
+    uint8_t sz[4];
+    if (rc != 0 || read_all(n->fd, sz, 4) != 0) goto fail;
+    uint32_t len = ml_load_u32(sz);
+    if (len > ML_MAX_RESPONSE) goto fail;
+    uint8_t *f = malloc(len ? len : 1);
+    if (!f || read_all(n->fd, f, len) != 0) {
+        free(f);
+        goto fail;
+    }
+    ml_reader r;
+    ml_reader_init(&r, f, len);
+    int32_t got;
+    /* the ApiVersions response header is always v0 */
+    if (ml_response_header_decode(&r, flexible && api_key != ML_API_API_VERSIONS_KEY, &got) != 0 || got != corr) {
+        free(f);
+        goto fail;
+    }
+    *frame = f;
+    *resp = r.p;
+    *resp_len = ml_reader_left(&r);
+    return 0;
+fail:
+    ml_debug("consumer: connection to broker %d (%s:%d) failed", n->id, n->host, n->port);
+    ml_cnode_close(n);
+    return -1;
+}
+
+static int16_t pick(const ml_api_version *v, int16_t max, int16_t min) {
+    int16_t hi = v->max_version < max ? v->max_version : max;
+    return hi >= min && hi >= v->min_version ? hi : -1;
+}
+
+static int negotiate(moonlog_consumer *c, ml_cnode *n, int16_t version) {
+    ml_writer body;
+    ml_writer_init(&body, 64);
+    ml_api_versions_request req;
+    ml_api_versions_request_init(&req);
+    req.client_software_name = (ml_slice){(const uint8_t *)"moonlog", 7};
+    req.client_software_version = (ml_slice){(const uint8_t *)"0.1", 3};
+    ml_api_versions_request_encode(&body, version, &req);
+    uint8_t *frame;
+    const uint8_t *resp;
+    size_t len;
+    int rc = ml_cnode_request(c, n, ML_API_API_VERSIONS_KEY, version, version >= ML_API_API_VERSIONS_FLEX, &body,
+                              &frame, &resp, &len);
+    ml_writer_free(&body);
+    if (rc != 0) return -1;
+    ml_arena a;
+    ml_arena_init(&a, 4096);
+    ml_reader r;
+    ml_reader_init(&r, resp, len);
+    ml_api_versions_response m;
+    rc = ml_api_versions_response_decode(&r, version, &a, &m);
+    if (m.error_code == ML_KERR_UNSUPPORTED_VERSION && version > 0) {
+        ml_arena_free(&a);
+        free(frame);
+        return negotiate(c, n, 0);
+    }
+    n->v_fetch = n->v_list_offsets = n->v_metadata = -1;
+    for (int32_t i = 0; rc == 0 && m.error_code == 0 && i < m.n_api_keys; i++) {
+        ml_api_version *v = &m.api_keys[i];
+        if (v->api_key == ML_API_FETCH_KEY) n->v_fetch = pick(v, ML_API_FETCH_MAX, ML_API_FETCH_MIN);
+        else if (v->api_key == ML_API_LIST_OFFSETS_KEY) n->v_list_offsets = pick(v, ML_API_LIST_OFFSETS_MAX, 1);
+        else if (v->api_key == ML_API_METADATA_KEY) n->v_metadata = pick(v, ML_API_METADATA_MAX, 1);
+    }
+    ml_arena_free(&a);
+    free(frame);
+    if (n->v_fetch < 0 || n->v_list_offsets < 0 || n->v_metadata < 0) {
+        ml_warn("consumer: broker %d: no Fetch v4+ / ListOffsets v1+ / Metadata v1+ in common", n->id);
+        ml_cnode_close(n);
+        return -1;
+    }
+    return 0;
+}
+
+int ml_cnode_connect(moonlog_consumer *c, ml_cnode *n) {
+    if (n->fd >= 0) return 0;
+    int64_t now = ml_mono_ms();
+    if (n->failed_ms >= 0 && now < n->failed_ms + c->conf.reconnect_backoff_ms) return -1;
+    char port[16];
+    snprintf(port, sizeof port, "%d", n->port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(n->host, port, &hints, &res) != 0) {
+        n->failed_ms = now;
+        return -1;
+    }
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) continue;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            n->fd = fd;
+            break;
+        }
+        close(fd);
+    }
+    freeaddrinfo(res);
+    if (n->fd < 0) {
+        n->failed_ms = now;
+        return -1;
+    }
+    int one = 1;
+    setsockopt(n->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* a Fetch waits fetch.max.wait.ms at the broker: the timeout counts beyond that */
+    int64_t ms = c->conf.request_timeout_ms + c->conf.fetch_max_wait_ms;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    setsockopt(n->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(n->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    n->corr = 0;
+    return negotiate(c, n, ML_API_API_VERSIONS_MAX);
+}

@@ -1,0 +1,104 @@
+/* The consumer's internals, shared by consumer.c (the API, the application's thread),
+ * consumer_conn.c (blocking broker connections) and fetcher.c (the I/O thread).
+ *
+ * Locking: c->mu guards the assignment (tps: positions, pending resets, epochs, errors, leaders)
+ * and the queue of fetched chunks. The I/O thread holds it to pick what to fetch and to queue
+ * what came back, never across the network; the application's thread holds it in poll, seek,
+ * assign and position. Connections and nodes are the I/O thread's alone.
+ *
+ * Epochs: every seek, reset or reassignment of a partition bumps its epoch; a response for an
+ * older epoch, and a chunk queued under one, are dropped, so a seek is never undone by a fetch
+ * that was in flight when it happened. */
+#ifndef ML_CLIENT_CONSUMER_INT_H
+#define ML_CLIENT_CONSUMER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "client/consumer_config.h"
+#include "common/buf.h"
+#include "moonlog/consumer.h"
+
+#define ML_NO_RESET (-1)
+
+typedef struct ml_ctp {
+    struct ml_ctp *next;
+    char *topic;
+    int32_t partition;
+    int64_t position;     /* the next offset poll returns; -1 while a reset is pending */
+    int reset;            /* ML_RESET_* pending, or ML_NO_RESET */
+    int64_t fetch_offset; /* the next offset the I/O thread fetches */
+    uint64_t epoch;
+    int32_t leader;       /* -1 when unknown */
+    int16_t error;        /* a Kafka error (or NO_OFFSET) to report at the next poll, 0 */
+    int n_chunks;         /* chunks queued for this partition */
+} ml_ctp;
+
+/* Records of one partition from one Fetch response, decoded and copied. */
+typedef struct ml_chunk {
+    struct ml_chunk *next;
+    ml_ctp *tp;           /* valid while queued (a removed partition's chunks are dropped first) */
+    uint64_t epoch;
+    char *topic;
+    moonlog_consumer_record *recs;
+    int32_t n, pos;
+    moonlog_header *hdrs;
+    uint8_t *data;
+} ml_chunk;
+
+typedef struct ml_cnode {
+    int32_t id; /* bootstrap entries get -1, -2, ... */
+    char host[256];
+    int port;
+    int fd;     /* -1 when not connected */
+    int16_t v_fetch, v_list_offsets, v_metadata;
+    int32_t corr;
+    int64_t failed_ms;
+} ml_cnode;
+
+struct moonlog_consumer {
+    ml_cconf conf;
+    pthread_t owner; /* the thread allowed to use the consumer */
+    int owned;
+
+    pthread_mutex_t mu;
+    pthread_cond_t io_cv;   /* work for the I/O thread */
+    pthread_cond_t data_cv; /* chunks queued, positions resolved, errors */
+    ml_ctp *tps;
+    ml_chunk *head, *tail;
+    ml_chunk *done;         /* handed out by the last poll or dropped since: freed at the next poll */
+    int stopping;
+    int metadata_wanted;
+
+    moonlog_consumer_record *out;
+    int32_t out_cap;
+
+    /* the I/O thread's */
+    pthread_t thread;
+    int thread_started;
+    ml_cnode *nodes;
+    int n_nodes, cap_nodes, n_bootstrap, bootstrap_next;
+    int64_t metadata_next_ms;
+
+    _Atomic int64_t n_consumed, n_fetches, n_bytes;
+};
+
+/* consumer_conn.c (I/O thread) */
+int ml_cnodes_init(moonlog_consumer *c, moonlog_error *err);
+ml_cnode *ml_cnode_find(moonlog_consumer *c, int32_t id);
+ml_cnode *ml_cnode_add(moonlog_consumer *c, int32_t id, const char *host, size_t host_len, int port);
+/* Connects (and negotiates versions) when not connected; 0 or -1. */
+int ml_cnode_connect(moonlog_consumer *c, ml_cnode *n);
+void ml_cnode_close(ml_cnode *n);
+/* Sends one request and reads its response. On 0, *frame is the malloc'ed response frame (free
+ * it) and *resp, *resp_len the body after the response header. -1 closes the connection. */
+int ml_cnode_request(moonlog_consumer *c, ml_cnode *n, int16_t api_key, int16_t version, int flexible,
+                     ml_writer *body, uint8_t **frame, const uint8_t **resp, size_t *resp_len);
+
+/* fetcher.c */
+int ml_fetcher_start(moonlog_consumer *c, moonlog_error *err);
+void ml_fetcher_stop(moonlog_consumer *c);
+void ml_chunk_free(ml_chunk *ch);
+
+#endif

@@ -1,0 +1,146 @@
+/* moonlog consumer: the public C API of libmoonlog's Kafka consumer (first increment: assign mode).
+ *
+ * The model is the Java consumer's. A consumer is created from a configuration written with
+ * Kafka's property names; the application assigns itself partitions (moonlog_consumer_assign)
+ * and calls moonlog_consumer_poll in a loop. One I/O thread per consumer looks up leaders
+ * (Metadata), resolves reset and seek-to-beginning/end positions (ListOffsets) and fetches ahead
+ * (Fetch v4+), decompressing batches of every codec, while the application processes what the
+ * previous poll returned.
+ *
+ * Not in this increment, and therefore absent from this header: consumer groups (subscribe,
+ * commits, committed, auto commit), pause/resume, deserializer plugins. A configuration with
+ * group.id is refused by moonlog_consumer_new until commits exist.
+ *
+ * Threads: a consumer is used from one thread. The first call after moonlog_consumer_new fixes
+ * that thread; a call from any other thread fails with MOONLOG_ERR_WRONG_THREAD and does nothing
+ * (close included: close it from the thread that used it).
+ *
+ * Errors: as in producer.h, 0 or a code, with the caller's moonlog_error filled when passed. */
+#ifndef MOONLOG_CONSUMER_H
+#define MOONLOG_CONSUMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moonlog/producer.h" /* moonlog_error, moonlog_header, the shared error codes */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Client-side codes of the consumer (beside those of producer.h). */
+enum moonlog_consumer_errcode {
+    MOONLOG_ERR_WRONG_THREAD = -120, /* a consumer called from a second thread */
+    MOONLOG_ERR_NO_OFFSET = -121,    /* auto.offset.reset=none and no position for a partition */
+    MOONLOG_ERR_NOT_ASSIGNED = -122, /* seek/position of a partition not assigned */
+};
+
+/* ---- Configuration ---------------------------------------------------------------------- */
+
+typedef struct moonlog_consumer_config moonlog_consumer_config;
+
+moonlog_consumer_config *moonlog_consumer_config_new(void);
+/* Checks and stores one property. Keys (Kafka's names and defaults):
+ *   bootstrap.servers          host:port[,host:port...]     required
+ *   client.id                  string                       "moonlog-consumer"
+ *   group.id                   string                       none (refused by consumer_new for now)
+ *   enable.auto.commit         true | false                 true (used with group.id, later)
+ *   auto.commit.interval.ms    >= 0                         5000
+ *   auto.offset.reset          earliest | latest | none     latest: where an assigned partition
+ *                              without a position starts; none = poll fails with NO_OFFSET
+ *   session.timeout.ms         >= 1                         45000
+ *   heartbeat.interval.ms      >= 1, < session.timeout.ms   3000
+ *   max.poll.interval.ms       >= 1                         300000
+ *   max.poll.records           >= 1                         500
+ *   fetch.min.bytes            >= 0                         1
+ *   fetch.max.wait.ms          >= 0                         500
+ *   fetch.max.bytes            >= 0                         52428800
+ *   max.partition.fetch.bytes  >= 0                         1048576
+ *   key.deserializer, value.deserializer   bytes            bytes (plugins are a later increment)
+ *   isolation.level            read_uncommitted             read_uncommitted (read_committed later)
+ *   request.timeout.ms         >= 1                         30000
+ *   retry.backoff.ms           >= 0                         100
+ *   reconnect.backoff.ms       >= 0                         50
+ *   metadata.max.age.ms        >= 0                         300000
+ * An unknown key or a bad value returns MOONLOG_ERR_INVALID_CONFIG with a message naming the key,
+ * the value and what is allowed. Cross-key checks happen in moonlog_consumer_new. */
+int moonlog_consumer_config_set(moonlog_consumer_config *c, const char *key, const char *value, moonlog_error *err);
+void moonlog_consumer_config_free(moonlog_consumer_config *c);
+
+/* ---- Records ---------------------------------------------------------------------------- */
+
+enum { MOONLOG_TIMESTAMP_CREATE_TIME = 0, MOONLOG_TIMESTAMP_LOG_APPEND_TIME = 1 };
+
+typedef struct moonlog_topic_partition {
+    const char *topic;
+    int32_t partition;
+} moonlog_topic_partition;
+
+/* A consumed record. Every pointer stays valid until the next poll or close of its consumer. */
+typedef struct moonlog_consumer_record {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp;      /* ms since the epoch */
+    int32_t timestamp_type; /* MOONLOG_TIMESTAMP_CREATE_TIME or _LOG_APPEND_TIME */
+    const void *key;        /* NULL with key_len -1 for a null key */
+    int32_t key_len;
+    const void *value;      /* NULL with value_len -1 for a null value (a tombstone) */
+    int32_t value_len;
+    const moonlog_header *headers; /* keys NUL-terminated; a null value is NULL with value_len -1 */
+    int32_t n_headers;
+} moonlog_consumer_record;
+
+/* ---- Consumer --------------------------------------------------------------------------- */
+
+typedef struct moonlog_consumer moonlog_consumer;
+
+/* Creates a consumer and starts its I/O thread (brokers are contacted on first use). `c` is not
+ * kept: free it after the call. */
+int moonlog_consumer_new(const moonlog_consumer_config *c, moonlog_consumer **out, moonlog_error *err);
+
+/* Replaces the assignment with `n` partitions (n = 0 unassigns everything). A partition kept
+ * from the previous assignment keeps its position; a new one starts where auto.offset.reset says
+ * unless seek is called first. Records fetched for partitions no longer assigned are dropped.
+ * A partition that does not exist fails at the next poll (UNKNOWN_TOPIC_OR_PARTITION) once
+ * metadata told. */
+int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
+
+/* Waits up to timeout_ms (0 = do not wait, < 0 = wait until a record or an error) for records.
+ * Returns 0 with *count records (up to max.poll.records, 0 when none came in time) in *out, in
+ * offset order per partition; each advances its partition's position past it. Otherwise returns
+ * an error code (with *count 0) for the whole call: NO_OFFSET (auto.offset.reset=none), a
+ * partition error the broker reported (a Kafka code such as OFFSET_OUT_OF_RANGE with reset
+ * none, UNKNOWN_TOPIC_OR_PARTITION), CORRUPT_MESSAGE. Each partition error is reported once.
+ * OFFSET_OUT_OF_RANGE with earliest or latest is handled by resetting, as Kafka does. */
+int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog_consumer_record **out,
+                          int32_t *count, moonlog_error *err);
+
+/* Sets the next offset poll returns for an assigned partition; records already fetched for it
+ * are dropped. */
+int moonlog_consumer_seek(moonlog_consumer *c, const char *topic, int32_t partition, int64_t offset,
+                          moonlog_error *err);
+/* Moves the given assigned partitions (n = 0: every assigned one) to their first offset (log
+ * start) or to their end (high watermark). Lazy, as Kafka's: resolved by the I/O thread with
+ * ListOffsets before the next fetch; moonlog_consumer_position waits for it. */
+int moonlog_consumer_seek_to_beginning(moonlog_consumer *c, const moonlog_topic_partition *tps, int n,
+                                       moonlog_error *err);
+int moonlog_consumer_seek_to_end(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
+
+/* The offset of the next record poll returns for an assigned partition, resolving a pending
+ * reset or seek-to-beginning/end first (up to timeout_ms; < 0 waits as long as it takes):
+ * TIMED_OUT when not resolved in time. */
+int moonlog_consumer_position(moonlog_consumer *c, const char *topic, int32_t partition, int64_t timeout_ms,
+                              int64_t *offset, moonlog_error *err);
+
+/* Stops the I/O thread and frees the consumer (and the records of the last poll). */
+int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err);
+
+/* Counters: records.consumed (returned by poll), fetches.sent, bytes.fetched. -1 when unknown. */
+int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
