@@ -32,6 +32,7 @@ static int check_thread(moonlog_consumer *c, moonlog_error *err) {
 
 static void consumer_free(moonlog_consumer *c) {
     ml_fetcher_stop(c);
+    ml_group_close(c);
     while (c->head) {
         ml_chunk *ch = c->head;
         c->head = ch->next;
@@ -139,7 +140,7 @@ int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *
             if (!tp) break;
             tp->partition = tps[i].partition;
             tp->position = tp->fetch_offset = -1;
-            tp->reset = c->conf.auto_offset_reset;
+            tp->reset = c->conf.group_id ? ML_RESET_COMMITTED : c->conf.auto_offset_reset;
             tp->leader = -1;
             c->metadata_wanted = 1;
         }
@@ -170,6 +171,92 @@ static struct timespec deadline_ts(int64_t ms_from_now) {
         ts.tv_nsec -= 1000000000;
     }
     return ts;
+}
+
+/* Under c->mu: queues a group operation for the I/O thread. */
+static void append_gop(moonlog_consumer *c, ml_gop *g) {
+    if (c->gops_tail) c->gops_tail->next = g;
+    else c->gops = g;
+    c->gops_tail = g;
+    pthread_cond_broadcast(&c->io_cv);
+}
+
+static void enqueue(moonlog_consumer *c, ml_gop *g) {
+    pthread_mutex_lock(&c->mu);
+    append_gop(c, g);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Under c->mu: waits for `g`; on timeout leaves it to the I/O thread (abandoned) and says so. */
+static int wait_gop(moonlog_consumer *c, ml_gop *g, int64_t timeout_ms, moonlog_error *err) {
+    struct timespec dl = deadline_ts(timeout_ms < 0 ? 0 : timeout_ms);
+    while (!g->done) {
+        if (timeout_ms < 0) pthread_cond_wait(&c->data_cv, &c->mu);
+        else if (pthread_cond_timedwait(&c->data_cv, &c->mu, &dl) == ETIMEDOUT && !g->done) {
+            g->abandoned = 1;
+            return ml_error_set(err, MOONLOG_ERR_TIMED_OUT, "%s not completed within %lld ms (last error: %s)",
+                                g->kind == ML_GOP_COMMIT ? "commit" : "committed", (long long)timeout_ms,
+                                g->error.code ? g->error.message : "none");
+        }
+    }
+    if (g->error.code != 0) {
+        if (err) *err = g->error;
+        return g->error.code;
+    }
+    return 0;
+}
+
+/* Queues `g` and waits for it; frees it unless abandoned. */
+static int enqueue_wait(moonlog_consumer *c, ml_gop *g, int64_t timeout_ms, moonlog_error *err) {
+    pthread_mutex_lock(&c->mu);
+    append_gop(c, g);
+    int rc = wait_gop(c, g, timeout_ms, err);
+    if (!g->abandoned) ml_gop_free(g);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+/* A commit of the given offsets, or (n = 0) of the position of every assigned partition that
+ * has one. NULL when out of memory. */
+static ml_gop *positions_gop(moonlog_consumer *c, const moonlog_topic_partition_offset *offsets, int n) {
+    ml_gop *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->kind = ML_GOP_COMMIT;
+    pthread_mutex_lock(&c->mu);
+    int cap = n;
+    if (n == 0)
+        for (ml_ctp *tp = c->tps; tp; tp = tp->next) cap++;
+    g->tpo = calloc((size_t)(cap ? cap : 1), sizeof *g->tpo);
+    for (int i = 0; g->tpo && i < n; i++) {
+        if (!offsets[i].topic || offsets[i].offset < 0) continue;
+        g->tpo[g->n] = offsets[i];
+        if ((g->tpo[g->n].topic = strdup(offsets[i].topic))) g->n++;
+    }
+    for (ml_ctp *tp = c->tps; g->tpo && n == 0 && tp; tp = tp->next) {
+        if (tp->reset != ML_NO_RESET || tp->position < 0) continue;
+        g->tpo[g->n] = (moonlog_topic_partition_offset){strdup(tp->topic), tp->partition, tp->position};
+        if (g->tpo[g->n].topic) g->n++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!g->tpo) {
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+/* Calls the callbacks of completed commit_async calls, in order (the consumer's thread). */
+static void run_callbacks(moonlog_consumer *c) {
+    pthread_mutex_lock(&c->mu);
+    ml_gop *list = c->completed;
+    c->completed = c->completed_tail = NULL;
+    pthread_mutex_unlock(&c->mu);
+    while (list) {
+        ml_gop *g = list;
+        list = g->next;
+        g->cb(g->tpo, g->n, g->error.code ? &g->error : NULL, g->opaque);
+        ml_gop_free(g);
+    }
 }
 
 /* Under c->mu: an error waiting on an assigned partition, reported once. */
@@ -221,6 +308,13 @@ int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog
     *count = 0;
     int rc = check_thread(c, err);
     if (rc) return rc;
+    run_callbacks(c);
+    if (c->conf.group_id && c->conf.enable_auto_commit && ml_mono_ms() >= c->next_auto_commit_ms) {
+        c->next_auto_commit_ms = ml_mono_ms() + c->conf.auto_commit_interval_ms;
+        ml_gop *g = positions_gop(c, NULL, 0);
+        if (g && g->n > 0) enqueue(c, g);
+        else ml_gop_free(g);
+    }
     pthread_mutex_lock(&c->mu);
     ml_chunk *done = c->done; /* the previous poll's records are released now */
     c->done = NULL;
@@ -348,8 +442,93 @@ int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err) {
     if (!c) return 0;
     int rc = check_thread(c, err);
     if (rc) return rc;
+    if (c->conf.group_id && c->conf.enable_auto_commit) {
+        ml_gop *g = positions_gop(c, NULL, 0);
+        if (g && g->n > 0) rc = enqueue_wait(c, g, c->conf.request_timeout_ms, err);
+        else ml_gop_free(g);
+    }
+    /* earlier commit_async calls complete (or fail) before close returns */
+    pthread_mutex_lock(&c->mu);
+    struct timespec dl = deadline_ts(c->conf.request_timeout_ms);
+    while (c->gops && pthread_cond_timedwait(&c->data_cv, &c->mu, &dl) != ETIMEDOUT) {}
+    pthread_mutex_unlock(&c->mu);
+    run_callbacks(c);
     consumer_free(c);
+    return rc;
+}
+
+/* ---- Commits (group.id) ------------------------------------------------------------------- */
+
+static int no_group(moonlog_consumer *c, moonlog_error *err) {
+    if (c->conf.group_id) return 0;
+    return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "commits need group.id in the configuration");
+}
+
+int moonlog_consumer_commit_sync(moonlog_consumer *c, const moonlog_topic_partition_offset *offsets, int n,
+                                 int64_t timeout_ms, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc || (rc = no_group(c, err))) return rc;
+    run_callbacks(c);
+    ml_gop *g = positions_gop(c, offsets, n);
+    if (!g) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "out of memory");
+    if (g->n == 0) {
+        ml_gop_free(g);
+        return 0;
+    }
+    g->retry = 1;
+    rc = enqueue_wait(c, g, timeout_ms, err);
+    run_callbacks(c);
+    return rc;
+}
+
+int moonlog_consumer_commit_async(moonlog_consumer *c, const moonlog_topic_partition_offset *offsets, int n,
+                                  moonlog_commit_cb cb, void *opaque, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc || (rc = no_group(c, err))) return rc;
+    ml_gop *g = positions_gop(c, offsets, n);
+    if (!g) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "out of memory");
+    g->cb = cb;
+    g->opaque = opaque;
+    if (g->n == 0 && !cb) {
+        ml_gop_free(g);
+        return 0;
+    }
+    enqueue(c, g);
     return 0;
+}
+
+int moonlog_consumer_committed(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, int64_t *offsets,
+                               int64_t timeout_ms, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc || (rc = no_group(c, err))) return rc;
+    if (n <= 0) return 0;
+    ml_gop *g = calloc(1, sizeof *g);
+    if (g) g->tpo = calloc((size_t)n, sizeof *g->tpo);
+    if (!g || !g->tpo) {
+        ml_gop_free(g);
+        return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "out of memory");
+    }
+    g->kind = ML_GOP_FETCH;
+    g->retry = 1;
+    for (int i = 0; i < n; i++) {
+        if (!tps[i].topic || !(g->tpo[i].topic = strdup(tps[i].topic))) {
+            ml_gop_free(g);
+            return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "committed: entry %d needs a topic", i);
+        }
+        g->tpo[i].partition = tps[i].partition;
+        g->tpo[i].offset = -1;
+        g->n++;
+    }
+    run_callbacks(c);
+    pthread_mutex_lock(&c->mu);
+    append_gop(c, g);
+    rc = wait_gop(c, g, timeout_ms, err);
+    if (rc == 0)
+        for (int i = 0; i < n; i++) offsets[i] = g->tpo[i].offset;
+    if (!g->abandoned) ml_gop_free(g);
+    pthread_mutex_unlock(&c->mu);
+    run_callbacks(c);
+    return rc;
 }
 
 int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name) {

@@ -184,9 +184,7 @@ int ml_cconf_check(const ml_cconf *c, moonlog_error *err) {
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,
                             "heartbeat.interval.ms: %lld must be lower than session.timeout.ms (%lld)",
                             (long long)c->heartbeat_interval_ms, (long long)c->session_timeout_ms);
-    if (c->group_id)
-        return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,
-                            "group.id: consumer groups (subscribe, commits) are not implemented yet; "
-                            "leave group.id unset and use assign()");
+    if (c->group_id && !c->group_id[0])
+        return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "group.id: '' is empty (leave it unset for no group)");
     return 0;
 }

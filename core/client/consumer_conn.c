@@ -20,6 +20,9 @@
 #include "common/log.h"
 #include "proto/api_versions.h"
 #include "proto/fetch.h"
+#include "proto/find_coordinator.h"
+#include "proto/offset_commit.h"
+#include "proto/offset_fetch.h"
 #include "proto/header.h"
 #include "proto/list_offsets.h"
 #include "proto/metadata.h"
@@ -183,11 +186,17 @@ static int negotiate(moonlog_consumer *c, ml_cnode *n, int16_t version) {
         return negotiate(c, n, 0);
     }
     n->v_fetch = n->v_list_offsets = n->v_metadata = -1;
+    n->v_find_coordinator = n->v_offset_commit = n->v_offset_fetch = -1;
     for (int32_t i = 0; rc == 0 && m.error_code == 0 && i < m.n_api_keys; i++) {
         ml_api_version *v = &m.api_keys[i];
         if (v->api_key == ML_API_FETCH_KEY) n->v_fetch = pick(v, ML_API_FETCH_MAX, ML_API_FETCH_MIN);
         else if (v->api_key == ML_API_LIST_OFFSETS_KEY) n->v_list_offsets = pick(v, ML_API_LIST_OFFSETS_MAX, 1);
         else if (v->api_key == ML_API_METADATA_KEY) n->v_metadata = pick(v, ML_API_METADATA_MAX, 1);
+        else if (v->api_key == ML_API_FIND_COORDINATOR_KEY)
+            n->v_find_coordinator = pick(v, ML_API_FIND_COORDINATOR_MAX, 0);
+        /* v1+: generation and member id (v2-4 carry retention_time -1) */
+        else if (v->api_key == ML_API_OFFSET_COMMIT_KEY) n->v_offset_commit = pick(v, ML_API_OFFSET_COMMIT_MAX, 2);
+        else if (v->api_key == ML_API_OFFSET_FETCH_KEY) n->v_offset_fetch = pick(v, ML_API_OFFSET_FETCH_MAX, 1);
     }
     ml_arena_free(&a);
     free(frame);

@@ -20,7 +20,27 @@
 #include "common/buf.h"
 #include "moonlog/consumer.h"
 
+typedef struct ml_cnode ml_cnode;
+
 #define ML_NO_RESET (-1)
+#define ML_RESET_COMMITTED 3 /* look up the group's committed offset first (group.id set) */
+
+/* A commit or a committed-offsets lookup handed to the I/O thread (group_member.c). */
+enum { ML_GOP_COMMIT, ML_GOP_FETCH };
+
+typedef struct ml_gop {
+    struct ml_gop *next;
+    int kind;
+    int n;
+    moonlog_topic_partition_offset *tpo; /* topics owned (strdup) */
+    int retry;             /* retriable errors are retried (commit_sync, committed), else fail at once */
+    int done;              /* completed: `error` tells how */
+    int abandoned;         /* the waiter gave up: the I/O thread frees it when done */
+    moonlog_error error;
+    moonlog_commit_cb cb;  /* commit_async: called on the application's thread */
+    void *opaque;
+    int64_t next_ms;       /* not retried before */
+} ml_gop;
 
 typedef struct ml_ctp {
     struct ml_ctp *next;
@@ -47,15 +67,16 @@ typedef struct ml_chunk {
     uint8_t *data;
 } ml_chunk;
 
-typedef struct ml_cnode {
+struct ml_cnode {
     int32_t id; /* bootstrap entries get -1, -2, ... */
     char host[256];
     int port;
     int fd;     /* -1 when not connected */
     int16_t v_fetch, v_list_offsets, v_metadata;
+    int16_t v_find_coordinator, v_offset_commit, v_offset_fetch; /* -1 when the broker has none */
     int32_t corr;
     int64_t failed_ms;
-} ml_cnode;
+};
 
 struct moonlog_consumer {
     ml_cconf conf;
@@ -70,6 +91,9 @@ struct moonlog_consumer {
     ml_chunk *done;         /* handed out by the last poll or dropped since: freed at the next poll */
     int stopping;
     int metadata_wanted;
+    ml_gop *gops, *gops_tail;  /* queued for the I/O thread, in order */
+    ml_gop *completed, *completed_tail; /* commit_async results waiting for their callback */
+    int64_t next_auto_commit_ms;
 
     moonlog_consumer_record *out;
     int32_t out_cap;
@@ -80,6 +104,8 @@ struct moonlog_consumer {
     ml_cnode *nodes;
     int n_nodes, cap_nodes, n_bootstrap, bootstrap_next;
     int64_t metadata_next_ms;
+    ml_cnode *coord; /* the group coordinator (its own connection), NULL until found */
+    int64_t group_next_ms; /* no coordinator request before (retry.backoff.ms after a failure) */
 
     _Atomic int64_t n_consumed, n_fetches, n_bytes;
 };
@@ -95,6 +121,12 @@ void ml_cnode_close(ml_cnode *n);
  * it) and *resp, *resp_len the body after the response header. -1 closes the connection. */
 int ml_cnode_request(moonlog_consumer *c, ml_cnode *n, int16_t api_key, int16_t version, int flexible,
                      ml_writer *body, uint8_t **frame, const uint8_t **resp, size_t *resp_len);
+
+/* group_member.c (I/O thread unless said otherwise) */
+int ml_group_has_work(moonlog_consumer *c); /* under c->mu */
+void ml_group_run(moonlog_consumer *c);
+void ml_gop_free(ml_gop *g);             /* any thread */
+void ml_group_close(moonlog_consumer *c);
 
 /* fetcher.c */
 int ml_fetcher_start(moonlog_consumer *c, moonlog_error *err);

@@ -588,7 +588,8 @@ static void *io_main(void *arg) {
         int nf = leaders_with_work(c, 0, fetch_leaders, 64);
         int meta = c->tps && (c->metadata_wanted || ml_mono_ms() >= c->metadata_next_ms);
         if (meta && ml_mono_ms() < c->metadata_next_ms && !nr && !nf) meta = 0;
-        if (!nr && !nf && !meta) {
+        int grp = ml_group_has_work(c);
+        if (!nr && !nf && !meta && !grp) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
             ts.tv_nsec += 100 * 1000000;
@@ -601,6 +602,7 @@ static void *io_main(void *arg) {
             continue;
         }
         pthread_mutex_unlock(&c->mu);
+        if (grp) ml_group_run(c);
         if (meta && ml_mono_ms() >= c->metadata_next_ms) refresh_metadata(c);
         else if (meta) {
             struct timespec d = {0, 10 * 1000000};

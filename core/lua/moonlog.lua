@@ -315,7 +315,9 @@ end
 --                                    --   key, value, headers = { {key, value}, ... } }
 --   c:seek("t", 0, 42); c:seek_to_beginning(); c:seek_to_end { { topic = "t", partition = 0 } }
 --   local off = c:position("t", 0)   -- int64 cdata
---   c:close()
+--   c:commit_sync(); c:commit_async { { topic = "t", partition = 0, offset = 42 } }  -- with group.id
+--   local offs = c:committed { { topic = "t", partition = 0 } }                     -- { int64 | -1 }
+--   c:close()                        -- commits the positions first with enable.auto.commit
 -- Offsets and timestamps are int64 cdata (never doubles). A consumer is used from one thread.
 
 ffi.cdef [[
@@ -339,6 +341,15 @@ int moonlog_consumer_seek_to_beginning(moonlog_consumer *c, const moonlog_topic_
 int moonlog_consumer_seek_to_end(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
 int moonlog_consumer_position(moonlog_consumer *c, const char *topic, int32_t partition, int64_t timeout_ms,
                               int64_t *offset, moonlog_error *err);
+typedef struct moonlog_topic_partition_offset { const char *topic; int32_t partition; int64_t offset; } moonlog_topic_partition_offset;
+typedef void (*moonlog_commit_cb)(const moonlog_topic_partition_offset *offsets, int n, const moonlog_error *err, void *opaque);
+int moonlog_consumer_commit_sync(moonlog_consumer *c, const moonlog_topic_partition_offset *offsets, int n,
+                                 int64_t timeout_ms, moonlog_error *err);
+/* Lua passes no callback (a LuaJIT state is never entered from C through an FFI callback) */
+int moonlog_consumer_commit_async(moonlog_consumer *c, const moonlog_topic_partition_offset *offsets, int n,
+                                  moonlog_commit_cb cb, void *opaque, moonlog_error *err);
+int moonlog_consumer_committed(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, int64_t *offsets,
+                               int64_t timeout_ms, moonlog_error *err);
 int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err);
 int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name);
 ]]
@@ -362,7 +373,9 @@ function M.consumer(config)
   local rc = C.moonlog_consumer_new(cfg, out, e)
   C.moonlog_consumer_config_free(cfg)
   if rc ~= 0 then return nil, errtable(e) end
-  return setmetatable({ ptr = out[0], e = e, recs = ffi.new("const moonlog_consumer_record *[1]"),
+  -- a consumer dropped without close() is closed by the GC (its I/O thread must not outlive the library)
+  local ptr = ffi.gc(out[0], function(p) C.moonlog_consumer_close(p, nil) end)
+  return setmetatable({ ptr = ptr, e = e, recs = ffi.new("const moonlog_consumer_record *[1]"),
                         off = ffi.new("int64_t[1]"), count = ffi.new("int32_t[1]") }, Consumer)
 end
 
@@ -443,6 +456,49 @@ function Consumer:position(topic, partition, timeout_ms)
   return self.off[0]
 end
 
+local function tpo_array(list)
+  list = list or {}
+  local a = ffi.new("moonlog_topic_partition_offset[?]", #list + 1)
+  for i, x in ipairs(list) do
+    a[i - 1].topic = x.topic
+    a[i - 1].partition = x.partition
+    a[i - 1].offset = x.offset
+  end
+  return a, #list
+end
+
+-- commit_sync([{ {topic =, partition =, offset =}, ... }][, timeout_ms]) -> true | nil, err
+-- Without a list: the position of every assigned partition.
+function Consumer:commit_sync(list, timeout_ms)
+  if not self.ptr then return closed() end
+  local a, n = tpo_array(list)
+  if C.moonlog_consumer_commit_sync(self.ptr, a, n, timeout_ms or 60000, self.e) ~= 0 then
+    return nil, errtable(self.e)
+  end
+  return true
+end
+
+-- commit_async([list]) -> true | nil, err: sent in order, not retried, outcome not reported
+function Consumer:commit_async(list)
+  if not self.ptr then return closed() end
+  local a, n = tpo_array(list)
+  if C.moonlog_consumer_commit_async(self.ptr, a, n, nil, nil, self.e) ~= 0 then return nil, errtable(self.e) end
+  return true
+end
+
+-- committed{ {topic =, partition =}, ... } -> { int64 offset or -1, ... } | nil, err
+function Consumer:committed(list, timeout_ms)
+  if not self.ptr then return closed() end
+  local a, n = tp_array(list)
+  local offs = ffi.new("int64_t[?]", n + 1)
+  if C.moonlog_consumer_committed(self.ptr, a, n, offs, timeout_ms or 60000, self.e) ~= 0 then
+    return nil, errtable(self.e)
+  end
+  local out = {}
+  for i = 1, n do out[i] = offs[i - 1] end
+  return out
+end
+
 function Consumer:counter(name)
   if not self.ptr then return nil end
   return tonumber(C.moonlog_consumer_counter(self.ptr, name))
@@ -450,8 +506,10 @@ end
 
 function Consumer:close()
   if not self.ptr then return true end
-  if C.moonlog_consumer_close(self.ptr, self.e) ~= 0 then return nil, errtable(self.e) end
+  local ptr = ffi.gc(self.ptr, nil)
   self.ptr = nil
+  -- the consumer is freed even when the final commit failed
+  if C.moonlog_consumer_close(ptr, self.e) ~= 0 then return nil, errtable(self.e) end
   return true
 end
 

@@ -153,7 +153,7 @@ describe("consumer (assign) against moonlogd", function()
     assert.matches("not supported yet", err.message, 1, true)
     _, err = moonlog.consumer { ["bootstrap.servers"] = b.bootstrap, ["heartbeat.interval.ms"] = "50000" }
     assert.matches("session.timeout.ms", err.message, 1, true)
-    _, err = moonlog.consumer { ["bootstrap.servers"] = b.bootstrap, ["group.id"] = "g" }
+    _, err = moonlog.consumer { ["bootstrap.servers"] = b.bootstrap, ["group.id"] = "" }
     assert.matches("group.id", err.message, 1, true)
     _, err = moonlog.consumer { ["auto.offset.reset"] = "earliest" }
     assert.matches("bootstrap.servers", err.message, 1, true)

@@ -7,9 +7,15 @@
  * (Fetch v4+), decompressing batches of every codec, while the application processes what the
  * previous poll returned.
  *
- * Not in this increment, and therefore absent from this header: consumer groups (subscribe,
- * commits, committed, auto commit), pause/resume, deserializer plugins. A configuration with
- * group.id is refused by moonlog_consumer_new until commits exist.
+ * With group.id set, offsets are committed to the group's coordinator (commit_sync,
+ * commit_async, auto commit) and a newly assigned partition starts at the group's committed
+ * offset (auto.offset.reset applies only when there is none). The consumer commits as a member
+ * of a group whose members assign partitions themselves (generation -1, as the Java consumer
+ * does after assign()).
+ *
+ * Not in this increment, and therefore absent from this header: subscribe and the group
+ * protocol (JoinGroup, SyncGroup, heartbeats, assignors, rebalance listeners), pause/resume,
+ * deserializer plugins.
  *
  * Threads: a consumer is used from one thread. The first call after moonlog_consumer_new fixes
  * that thread; a call from any other thread fails with MOONLOG_ERR_WRONG_THREAD and does nothing
@@ -43,8 +49,9 @@ moonlog_consumer_config *moonlog_consumer_config_new(void);
 /* Checks and stores one property. Keys (Kafka's names and defaults):
  *   bootstrap.servers          host:port[,host:port...]     required
  *   client.id                  string                       "moonlog-consumer"
- *   group.id                   string                       none (refused by consumer_new for now)
- *   enable.auto.commit         true | false                 true (used with group.id, later)
+ *   group.id                   string (not empty)           none: no commits, no committed offsets
+ *   enable.auto.commit         true | false                 true: with group.id, poll commits the
+ *                              positions every auto.commit.interval.ms, and close commits them
  *   auto.commit.interval.ms    >= 0                         5000
  *   auto.offset.reset          earliest | latest | none     latest: where an assigned partition
  *                              without a position starts; none = poll fails with NO_OFFSET
@@ -91,6 +98,18 @@ typedef struct moonlog_consumer_record {
     int32_t n_headers;
 } moonlog_consumer_record;
 
+/* An offset to commit, or a committed one (-1: none). */
+typedef struct moonlog_topic_partition_offset {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+} moonlog_topic_partition_offset;
+
+/* The outcome of commit_async, called on the consumer's thread inside a later poll, commit_sync,
+ * committed or close, in the order the commits were made. `offsets` are valid during the call. */
+typedef void (*moonlog_commit_cb)(const moonlog_topic_partition_offset *offsets, int n, const moonlog_error *err,
+                                  void *opaque);
+
 /* ---- Consumer --------------------------------------------------------------------------- */
 
 typedef struct moonlog_consumer moonlog_consumer;
@@ -133,7 +152,29 @@ int moonlog_consumer_seek_to_end(moonlog_consumer *c, const moonlog_topic_partit
 int moonlog_consumer_position(moonlog_consumer *c, const char *topic, int32_t partition, int64_t timeout_ms,
                               int64_t *offset, moonlog_error *err);
 
-/* Stops the I/O thread and frees the consumer (and the records of the last poll). */
+/* ---- Commits (need group.id; MOONLOG_ERR_INVALID_ARG without) ----------------------------- */
+
+/* Commits `n` offsets (the offset of the next record to read, as Kafka), or with n = 0 the
+ * position of every assigned partition that has one, and waits for the coordinator's answer.
+ * Retriable errors (no coordinator yet, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, a lost
+ * connection) are retried every retry.backoff.ms until success, a non-retriable error or
+ * timeout_ms (< 0: no limit), then TIMED_OUT. Commits are sent one at a time in the order they
+ * were made, so an earlier commit never lands after a later one. */
+int moonlog_consumer_commit_sync(moonlog_consumer *c, const moonlog_topic_partition_offset *offsets, int n,
+                                 int64_t timeout_ms, moonlog_error *err);
+/* The same without waiting and without retrying: `cb` (may be NULL) is called once with the
+ * outcome on this thread, inside a later poll, commit_sync, committed or close, in commit order. */
+int moonlog_consumer_commit_async(moonlog_consumer *c, const moonlog_topic_partition_offset *offsets, int n,
+                                  moonlog_commit_cb cb, void *opaque, moonlog_error *err);
+/* The group's committed offsets of `n` partitions (assigned or not) into offsets[i]; -1 where
+ * none was committed. Retries as commit_sync does, up to timeout_ms. */
+int moonlog_consumer_committed(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, int64_t *offsets,
+                               int64_t timeout_ms, moonlog_error *err);
+
+/* With group.id and enable.auto.commit, commits the positions (waiting up to request.timeout.ms),
+ * lets earlier commit_async calls complete and calls their callbacks; then stops the I/O thread
+ * and frees the consumer (and the records of the last poll). Returns the final commit's error,
+ * if any: the consumer is freed either way. */
 int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err);
 
 /* Counters: records.consumed (returned by poll), fetches.sent, bytes.fetched. -1 when unknown. */
