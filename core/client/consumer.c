@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "client/client_error.h"
+#include "client/consumer_assignor.h"
 #include "client/consumer_int.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -32,7 +33,10 @@ static int check_thread(moonlog_consumer *c, moonlog_error *err) {
 
 static void consumer_free(moonlog_consumer *c) {
     ml_fetcher_stop(c);
+    ml_group_leave(c);
     ml_group_close(c);
+    ml_strings_free(c->sub_topics, c->n_sub);
+    free(c->member_id);
     while (c->head) {
         ml_chunk *ch = c->head;
         c->head = ch->next;
@@ -71,7 +75,10 @@ int moonlog_consumer_new(const moonlog_consumer_config *cfg, moonlog_consumer **
     pthread_condattr_destroy(&ca);
     int rc = ml_cconf_copy(&c->conf, &cfg->c);
     if (rc == 0) c->out = calloc((size_t)c->conf.max_poll_records, sizeof *c->out);
-    if (rc != 0 || !c->out) {
+    c->member_id = strdup("");
+    c->generation = -1;
+    c->joined_sub_epoch = -1;
+    if (rc != 0 || !c->out || !c->member_id) {
         consumer_free(c);
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
     }
@@ -115,14 +122,9 @@ static ml_ctp *find(moonlog_consumer *c, const char *topic, int32_t partition) {
     return NULL;
 }
 
-int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err) {
-    int rc = check_thread(c, err);
-    if (rc) return rc;
-    for (int i = 0; i < n; i++)
-        if (!tps[i].topic || !tps[i].topic[0] || tps[i].partition < 0)
-            return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "assign: entry %d needs a topic and a partition >= 0", i);
-    pthread_mutex_lock(&c->mu);
+int ml_consumer_set_assignment(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, int reset) {
     ml_ctp *kept = NULL, *tp;
+    int rc = 0;
     for (int i = 0; i < n; i++) {
         ml_ctp **pp = &c->tps;
         while (*pp && !((*pp)->partition == tps[i].partition && strcmp((*pp)->topic, tps[i].topic) == 0))
@@ -137,10 +139,13 @@ int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *
                 free(tp);
                 tp = NULL;
             }
-            if (!tp) break;
+            if (!tp) {
+                rc = -1;
+                break;
+            }
             tp->partition = tps[i].partition;
             tp->position = tp->fetch_offset = -1;
-            tp->reset = c->conf.group_id ? ML_RESET_COMMITTED : c->conf.auto_offset_reset;
+            tp->reset = reset;
             tp->leader = -1;
             c->metadata_wanted = 1;
         }
@@ -156,9 +161,70 @@ int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *
     }
     c->tps = kept;
     pthread_cond_broadcast(&c->io_cv);
+    pthread_cond_broadcast(&c->data_cv);
+    return rc;
+}
+
+int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++)
+        if (!tps[i].topic || !tps[i].topic[0] || tps[i].partition < 0)
+            return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "assign: entry %d needs a topic and a partition >= 0", i);
+    pthread_mutex_lock(&c->mu);
+    if (c->sub_topics) {
+        pthread_mutex_unlock(&c->mu);
+        return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "assign: the consumer is subscribed (unsubscribe first)");
+    }
+    rc = ml_consumer_set_assignment(c, tps, n, c->conf.group_id ? ML_RESET_COMMITTED : c->conf.auto_offset_reset);
     pthread_mutex_unlock(&c->mu);
-    if (kept == NULL && n > 0) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "assign: out of memory");
+    if (rc != 0) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "assign: out of memory");
     return 0;
+}
+
+/* subscribe(n topics) / unsubscribe (n = 0): the I/O thread joins, rejoins or leaves the group. */
+int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, int n, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc) return rc;
+    if (!c->conf.group_id) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe needs group.id");
+    for (int i = 0; i < n; i++)
+        if (!topics[i] || !topics[i][0])
+            return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe: topic %d is empty", i);
+    char **t = NULL;
+    if (n > 0) {
+        t = calloc((size_t)n + 1, sizeof *t);
+        for (int i = 0; t && i < n; i++)
+            if (!(t[i] = strdup(topics[i]))) {
+                ml_strings_free(t, i);
+                t = NULL;
+            }
+        if (!t) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe: out of memory");
+    }
+    pthread_mutex_lock(&c->mu);
+    if (!c->sub_topics && c->tps) {
+        pthread_mutex_unlock(&c->mu);
+        ml_strings_free(t, n);
+        return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe: partitions are assigned (assign none first)");
+    }
+    ml_strings_free(c->sub_topics, c->n_sub);
+    c->sub_topics = t;
+    c->n_sub = n;
+    c->sub_epoch++;
+    if (n == 0) ml_consumer_set_assignment(c, NULL, 0, ML_NO_RESET);
+    pthread_cond_broadcast(&c->io_cv);
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+int moonlog_consumer_assignment(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc) return rc;
+    pthread_mutex_lock(&c->mu);
+    int n = 0;
+    for (ml_ctp *tp = c->tps; tp; tp = tp->next, n++)
+        if (n < max) out[n] = (moonlog_topic_partition){tp->topic, tp->partition};
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }
 
 static struct timespec deadline_ts(int64_t ms_from_now) {

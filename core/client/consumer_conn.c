@@ -21,6 +21,10 @@
 #include "proto/api_versions.h"
 #include "proto/fetch.h"
 #include "proto/find_coordinator.h"
+#include "proto/heartbeat.h"
+#include "proto/join_group.h"
+#include "proto/leave_group.h"
+#include "proto/sync_group.h"
 #include "proto/offset_commit.h"
 #include "proto/offset_fetch.h"
 #include "proto/header.h"
@@ -187,6 +191,7 @@ static int negotiate(moonlog_consumer *c, ml_cnode *n, int16_t version) {
     }
     n->v_fetch = n->v_list_offsets = n->v_metadata = -1;
     n->v_find_coordinator = n->v_offset_commit = n->v_offset_fetch = -1;
+    n->v_join_group = n->v_sync_group = n->v_heartbeat = n->v_leave_group = -1;
     for (int32_t i = 0; rc == 0 && m.error_code == 0 && i < m.n_api_keys; i++) {
         ml_api_version *v = &m.api_keys[i];
         if (v->api_key == ML_API_FETCH_KEY) n->v_fetch = pick(v, ML_API_FETCH_MAX, ML_API_FETCH_MIN);
@@ -197,6 +202,10 @@ static int negotiate(moonlog_consumer *c, ml_cnode *n, int16_t version) {
         /* v1+: generation and member id (v2-4 carry retention_time -1) */
         else if (v->api_key == ML_API_OFFSET_COMMIT_KEY) n->v_offset_commit = pick(v, ML_API_OFFSET_COMMIT_MAX, 2);
         else if (v->api_key == ML_API_OFFSET_FETCH_KEY) n->v_offset_fetch = pick(v, ML_API_OFFSET_FETCH_MAX, 1);
+        else if (v->api_key == ML_API_JOIN_GROUP_KEY) n->v_join_group = pick(v, ML_API_JOIN_GROUP_MAX, 1);
+        else if (v->api_key == ML_API_SYNC_GROUP_KEY) n->v_sync_group = pick(v, ML_API_SYNC_GROUP_MAX, 0);
+        else if (v->api_key == ML_API_HEARTBEAT_KEY) n->v_heartbeat = pick(v, ML_API_HEARTBEAT_MAX, 0);
+        else if (v->api_key == ML_API_LEAVE_GROUP_KEY) n->v_leave_group = pick(v, ML_API_LEAVE_GROUP_MAX, 0);
     }
     ml_arena_free(&a);
     free(frame);

@@ -74,6 +74,7 @@ struct ml_cnode {
     int fd;     /* -1 when not connected */
     int16_t v_fetch, v_list_offsets, v_metadata;
     int16_t v_find_coordinator, v_offset_commit, v_offset_fetch; /* -1 when the broker has none */
+    int16_t v_join_group, v_sync_group, v_heartbeat, v_leave_group;
     int32_t corr;
     int64_t failed_ms;
 };
@@ -94,6 +95,9 @@ struct moonlog_consumer {
     ml_gop *gops, *gops_tail;  /* queued for the I/O thread, in order */
     ml_gop *completed, *completed_tail; /* commit_async results waiting for their callback */
     int64_t next_auto_commit_ms;
+    char **sub_topics;  /* subscribe(): the topics, NULL when not subscribed */
+    int n_sub;
+    int sub_epoch;      /* bumped by every subscribe: the member rejoins */
 
     moonlog_consumer_record *out;
     int32_t out_cap;
@@ -106,6 +110,11 @@ struct moonlog_consumer {
     int64_t metadata_next_ms;
     ml_cnode *coord; /* the group coordinator (its own connection), NULL until found */
     int64_t group_next_ms; /* no coordinator request before (retry.backoff.ms after a failure) */
+    char *member_id;       /* given by the coordinator ("" before) */
+    int32_t generation;    /* -1 when not a member of a generation */
+    int joined_sub_epoch;  /* the subscription the current membership is for (-1 none) */
+    int rejoin;            /* the coordinator asked for a rebalance */
+    int64_t next_heartbeat_ms;
 
     _Atomic int64_t n_consumed, n_fetches, n_bytes;
 };
@@ -127,10 +136,17 @@ int ml_group_has_work(moonlog_consumer *c); /* under c->mu */
 void ml_group_run(moonlog_consumer *c);
 void ml_gop_free(ml_gop *g);             /* any thread */
 void ml_group_close(moonlog_consumer *c);
+/* After the I/O thread stopped (close): LeaveGroup when a member. */
+void ml_group_leave(moonlog_consumer *c);
+
+/* consumer.c: replaces the assignment (under c->mu); new partitions start from `reset`. */
+int ml_consumer_set_assignment(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, int reset);
 
 /* fetcher.c */
 int ml_fetcher_start(moonlog_consumer *c, moonlog_error *err);
 void ml_fetcher_stop(moonlog_consumer *c);
 void ml_chunk_free(ml_chunk *ch);
+/* Partition counts of `n` topics from a Metadata request (-1 for an unknown topic); 0 or -1. */
+int ml_fetcher_partition_counts(moonlog_consumer *c, char *const *topics, int n, int32_t *counts);
 
 #endif

@@ -136,6 +136,45 @@ static void refresh_metadata(moonlog_consumer *c) {
     free(frame);
 }
 
+int ml_fetcher_partition_counts(moonlog_consumer *c, char *const *topics, int n, int32_t *counts) {
+    ml_cnode *nd = node_for(c, -2000);
+    if (!nd) return -1;
+    ml_metadata_request_topic *rt = calloc((size_t)(n ? n : 1), sizeof *rt);
+    if (!rt) return -1;
+    for (int i = 0; i < n; i++) {
+        rt[i].name = str_slice(topics[i]);
+        counts[i] = -1;
+    }
+    ml_metadata_request req;
+    ml_metadata_request_init(&req);
+    req.topics = rt;
+    req.n_topics = n;
+    req.allow_auto_topic_creation = 0;
+    ml_writer body;
+    ml_writer_init(&body, 256);
+    int16_t v = nd->v_metadata;
+    ml_metadata_request_encode(&body, v, &req);
+    free(rt);
+    uint8_t *frame;
+    const uint8_t *resp;
+    size_t len;
+    int rc = ml_cnode_request(c, nd, ML_API_METADATA_KEY, v, v >= ML_API_METADATA_FLEX, &body, &frame, &resp, &len);
+    ml_writer_free(&body);
+    if (rc != 0) return -1;
+    ml_arena a;
+    ml_arena_init(&a, 16384);
+    ml_reader r;
+    ml_reader_init(&r, resp, len);
+    ml_metadata_response m;
+    rc = ml_metadata_response_decode(&r, v, &a, &m) == 0 ? 0 : -1;
+    for (int32_t i = 0; rc == 0 && i < m.n_topics; i++)
+        for (int k = 0; k < n; k++)
+            if (m.topics[i].error_code == 0 && slice_eq(m.topics[i].name, topics[k])) counts[k] = m.topics[i].n_partitions;
+    ml_arena_free(&a);
+    free(frame);
+    return rc;
+}
+
 /* ---- Work lists: copies of what to ask, taken under the lock ------------------------------- */
 
 typedef struct ml_want {

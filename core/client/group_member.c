@@ -1,9 +1,11 @@
 /* The consumer as a member of a group, on the I/O thread: finds the group's coordinator
  * (FindCoordinator) and talks to it on a connection of its own: committed offsets (OffsetFetch)
  * for partitions that start from them, and commits (OffsetCommit) queued by commit_sync,
- * commit_async and auto commit, one at a time and in the order they were made. This increment
- * commits as a "simple" group member (generation -1, no member id), as Kafka allows for groups
- * whose members assign partitions themselves. */
+ * commit_async and auto commit, one at a time and in the order they were made. After
+ * subscribe() it is a member of the group (JoinGroup, SyncGroup with the built-in range assignor
+ * when it leads, Heartbeat every heartbeat.interval.ms, LeaveGroup at close) with eager
+ * rebalancing: before rejoining it commits (auto commit) and gives up every partition. After
+ * assign() it commits as a "simple" member (generation -1, no member id). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,12 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "client/consumer_assignor.h"
 #include "proto/find_coordinator.h"
+#include "proto/heartbeat.h"
+#include "proto/join_group.h"
+#include "proto/leave_group.h"
+#include "proto/sync_group.h"
 #include "proto/offset_commit.h"
 #include "proto/offset_fetch.h"
 
@@ -49,9 +56,15 @@ void ml_group_close(moonlog_consumer *c) {
     }
 }
 
+static int need_join(moonlog_consumer *c) { /* under c->mu */
+    return (c->sub_topics && (c->joined_sub_epoch != c->sub_epoch || c->rejoin)) ||
+           (!c->sub_topics && c->generation >= 0);
+}
+
 int ml_group_has_work(moonlog_consumer *c) {
     if (!c->conf.group_id || ml_mono_ms() < c->group_next_ms) return 0;
-    if (c->gops) return 1;
+    if (c->gops || need_join(c)) return 1;
+    if (c->generation >= 0 && ml_mono_ms() >= c->next_heartbeat_ms) return 1;
     for (ml_ctp *tp = c->tps; tp; tp = tp->next)
         if (tp->reset == ML_RESET_COMMITTED) return 1;
     return 0;
@@ -240,8 +253,8 @@ static int offset_commit(moonlog_consumer *c, const moonlog_topic_partition_offs
     ml_offset_commit_request req;
     ml_offset_commit_request_init(&req);
     req.group_id = str_slice(c->conf.group_id);
-    req.generation_id = -1;
-    req.member_id = (ml_slice){(const uint8_t *)"", 0};
+    req.generation_id = c->generation;
+    req.member_id = str_slice(c->member_id);
     req.topics = topics;
     req.n_topics = nt;
     ml_writer body;
@@ -351,8 +364,305 @@ static void run_gops(moonlog_consumer *c) {
     }
 }
 
+/* ---- Membership -------------------------------------------------------------------------- */
+
+static void set_member_id(moonlog_consumer *c, ml_slice id) {
+    char *s = malloc((size_t)(id.len > 0 ? id.len : 0) + 1);
+    if (!s) return;
+    if (id.len > 0) memcpy(s, id.ptr, (size_t)id.len);
+    s[id.len > 0 ? id.len : 0] = 0;
+    free(c->member_id);
+    c->member_id = s;
+}
+
+/* A failed membership step: what the error means for the member. */
+static void membership_error(moonlog_consumer *c, int code, const char *step) {
+    ml_debug("consumer: %s for group %s failed: %s", step, c->conf.group_id, moonlog_err_name(code));
+    if (code == ML_KERR_UNKNOWN_MEMBER_ID) set_member_id(c, (ml_slice){NULL, 0});
+    if (code == ML_KERR_UNKNOWN_MEMBER_ID || code == ML_KERR_ILLEGAL_GENERATION) c->generation = -1;
+    if (is_coordinator_error(code)) coordinator_lost(c);
+    else c->group_next_ms = ml_mono_ms() + c->conf.retry_backoff_ms;
+    pthread_mutex_lock(&c->mu);
+    c->rejoin = 1;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* One request to the coordinator; 0 with the response decoded by `decode` into `m`. */
+typedef int (*ml_decode_fn)(ml_reader *r, int16_t version, ml_arena *a, void *out);
+
+static int coord_call(moonlog_consumer *c, int16_t key, int16_t v, int flex, ml_writer *body, ml_arena *a,
+                      ml_decode_fn decode, void *m, uint8_t **frame) {
+    int code;
+    ml_cnode *co = coordinator(c, &code);
+    if (!co) return code;
+    const uint8_t *resp;
+    size_t len;
+    if (ml_cnode_request(c, co, key, v, flex, body, frame, &resp, &len) != 0) return MOONLOG_ERR_NETWORK;
+    ml_reader r;
+    ml_reader_init(&r, resp, len);
+    if (decode(&r, v, a, m) != 0) return ML_KERR_CORRUPT_MESSAGE;
+    return 0;
+}
+
+/* Eager rebalance: commit (auto commit) and give up every partition before rejoining. */
+static void revoke_all(moonlog_consumer *c) {
+    pthread_mutex_lock(&c->mu);
+    int n = 0;
+    for (ml_ctp *tp = c->tps; tp; tp = tp->next) n += tp->reset == ML_NO_RESET && tp->position >= 0;
+    moonlog_topic_partition_offset *e = calloc((size_t)(n ? n : 1), sizeof *e);
+    int k = 0;
+    for (ml_ctp *tp = c->tps; e && tp; tp = tp->next)
+        if (tp->reset == ML_NO_RESET && tp->position >= 0)
+            e[k++] = (moonlog_topic_partition_offset){strdup(tp->topic), tp->partition, tp->position};
+    ml_consumer_set_assignment(c, NULL, 0, ML_NO_RESET);
+    pthread_mutex_unlock(&c->mu);
+    if (k > 0 && c->conf.enable_auto_commit && c->generation >= 0) {
+        int code = offset_commit(c, e, k);
+        if (code != 0) ml_debug("consumer: commit before the rebalance failed: %s", moonlog_err_name(code));
+    }
+    for (int i = 0; i < k; i++) free((char *)e[i].topic);
+    free(e);
+}
+
+/* The leader's part: every member's assignment by the range assignor. */
+static int assign_members(moonlog_consumer *c, const ml_join_group_response *jr, ml_sync_group_request_assignment **out,
+                          ml_member **mbs_out) {
+    int nm = jr->n_members;
+    ml_member *mbs = calloc((size_t)(nm ? nm : 1), sizeof *mbs);
+    ml_sync_group_request_assignment *as = calloc((size_t)(nm ? nm : 1), sizeof *as);
+    char **all = NULL;
+    int n_all = 0, cap_all = 0, rc = -1;
+    if (!mbs || !as) goto out;
+    for (int i = 0; i < nm; i++) {
+        ml_slice id = jr->members[i].member_id;
+        mbs[i].member_id = strndup(id.len > 0 ? (const char *)id.ptr : "", id.len > 0 ? (size_t)id.len : 0);
+        ml_slice md = jr->members[i].metadata;
+        if (!mbs[i].member_id ||
+            ml_subscription_decode(md.ptr, md.len > 0 ? (size_t)md.len : 0, &mbs[i].topics, &mbs[i].n_topics) != 0)
+            goto out;
+        for (int j = 0; j < mbs[i].n_topics; j++) {
+            int seen = 0;
+            for (int k = 0; k < n_all; k++) seen |= strcmp(all[k], mbs[i].topics[j]) == 0;
+            if (seen) continue;
+            if (n_all == cap_all) {
+                cap_all = cap_all ? cap_all * 2 : 8;
+                char **g = realloc(all, (size_t)cap_all * sizeof *g);
+                if (!g) goto out;
+                all = g;
+            }
+            all[n_all++] = mbs[i].topics[j];
+        }
+    }
+    int32_t *counts = calloc((size_t)(n_all ? n_all : 1), sizeof *counts);
+    if (!counts || ml_fetcher_partition_counts(c, all, n_all, counts) != 0 ||
+        ml_range_assign(mbs, nm, all, counts, n_all) != 0) {
+        free(counts);
+        goto out;
+    }
+    free(counts);
+    for (int i = 0; i < nm; i++) {
+        as[i].member_id = jr->members[i].member_id;
+        as[i].assignment = (ml_slice){mbs[i].assignment.data, (int32_t)mbs[i].assignment.len};
+    }
+    rc = 0;
+out:
+    free(all);
+    *out = as;
+    *mbs_out = mbs;
+    return rc;
+}
+
+static void members_free(ml_member *mbs, int n) {
+    for (int i = 0; mbs && i < n; i++) {
+        free(mbs[i].member_id);
+        ml_strings_free(mbs[i].topics, mbs[i].n_topics);
+        ml_writer_free(&mbs[i].assignment);
+    }
+    free(mbs);
+}
+
+static int sync_group(moonlog_consumer *c, ml_slice protocol, ml_sync_group_request_assignment *as, int n,
+                      moonlog_topic_partition **tps, int *ntps) {
+    ml_cnode *co = c->coord;
+    ml_sync_group_request req;
+    ml_sync_group_request_init(&req);
+    req.group_id = str_slice(c->conf.group_id);
+    req.generation_id = c->generation;
+    req.member_id = str_slice(c->member_id);
+    req.protocol_type = str_slice("consumer");
+    req.protocol_name = protocol;
+    req.assignments = as;
+    req.n_assignments = n;
+    ml_writer body;
+    ml_writer_init(&body, 256);
+    int16_t v = co->v_sync_group;
+    ml_sync_group_request_encode(&body, v, &req);
+    ml_arena a;
+    ml_arena_init(&a, 4096);
+    ml_sync_group_response m;
+    uint8_t *frame = NULL;
+    int code = coord_call(c, ML_API_SYNC_GROUP_KEY, v, v >= ML_API_SYNC_GROUP_FLEX, &body, &a,
+                          (ml_decode_fn)ml_sync_group_response_decode, &m, &frame);
+    ml_writer_free(&body);
+    if (code == 0 && m.error_code != 0) code = m.error_code;
+    if (code == 0 &&
+        ml_assignment_decode(m.assignment.ptr, m.assignment.len > 0 ? (size_t)m.assignment.len : 0, tps, ntps) != 0)
+        code = ML_KERR_INCONSISTENT_GROUP_PROTOCOL;
+    ml_arena_free(&a);
+    free(frame);
+    return code;
+}
+
+static void join_group(moonlog_consumer *c) {
+    revoke_all(c);
+    int code;
+    ml_cnode *co = coordinator(c, &code);
+    if (!co) return membership_error(c, code, "FindCoordinator");
+    if (co->v_join_group < 0 || co->v_sync_group < 0 || co->v_heartbeat < 0 || co->v_leave_group < 0)
+        return membership_error(c, ML_KERR_UNSUPPORTED_VERSION, "group APIs");
+    pthread_mutex_lock(&c->mu);
+    int epoch = c->sub_epoch;
+    ml_writer meta;
+    ml_writer_init(&meta, 128);
+    ml_subscription_encode(&meta, c->sub_topics, c->n_sub);
+    c->rejoin = 0;
+    pthread_mutex_unlock(&c->mu);
+    ml_join_group_request_protocol proto = {str_slice("range"), {meta.data, (int32_t)meta.len}};
+    ml_arena a;
+    ml_arena_init(&a, 8192);
+    ml_join_group_response m;
+    uint8_t *frame = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) { /* v4+: the first answer may be MEMBER_ID_REQUIRED */
+        ml_join_group_request req;
+        ml_join_group_request_init(&req);
+        req.group_id = str_slice(c->conf.group_id);
+        req.session_timeout_ms = (int32_t)c->conf.session_timeout_ms;
+        req.rebalance_timeout_ms = (int32_t)c->conf.max_poll_interval_ms;
+        req.member_id = str_slice(c->member_id);
+        req.protocol_type = str_slice("consumer");
+        req.protocols = &proto;
+        req.n_protocols = 1;
+        ml_writer body;
+        ml_writer_init(&body, 256);
+        int16_t v = co->v_join_group;
+        ml_join_group_request_encode(&body, v, &req);
+        free(frame);
+        frame = NULL;
+        code = coord_call(c, ML_API_JOIN_GROUP_KEY, v, v >= ML_API_JOIN_GROUP_FLEX, &body, &a,
+                          (ml_decode_fn)ml_join_group_response_decode, &m, &frame);
+        ml_writer_free(&body);
+        if (code == 0 && m.error_code == ML_KERR_MEMBER_ID_REQUIRED) {
+            set_member_id(c, m.member_id);
+            continue;
+        }
+        break;
+    }
+    if (code == 0) code = m.error_code;
+    if (code != 0) {
+        ml_writer_free(&meta);
+        ml_arena_free(&a);
+        free(frame);
+        return membership_error(c, code, "JoinGroup");
+    }
+    set_member_id(c, m.member_id);
+    c->generation = m.generation_id;
+    ml_sync_group_request_assignment *as = NULL;
+    ml_member *mbs = NULL;
+    int leader = m.leader.len == m.member_id.len && m.leader.len >= 0 &&
+                 memcmp(m.leader.ptr, m.member_id.ptr, (size_t)m.leader.len) == 0;
+    int nas = 0;
+    if (leader) {
+        if (assign_members(c, &m, &as, &mbs) != 0) code = MOONLOG_ERR_NETWORK;
+        nas = m.n_members;
+    }
+    moonlog_topic_partition *tps = NULL;
+    int ntps = 0;
+    if (code == 0) code = sync_group(c, m.protocol_name, as, nas, &tps, &ntps);
+    members_free(mbs, leader ? m.n_members : 0);
+    free(as);
+    ml_writer_free(&meta);
+    ml_arena_free(&a);
+    free(frame);
+    if (code != 0) return membership_error(c, code, "SyncGroup");
+    pthread_mutex_lock(&c->mu);
+    ml_consumer_set_assignment(c, tps, ntps, ML_RESET_COMMITTED);
+    c->joined_sub_epoch = epoch;
+    pthread_mutex_unlock(&c->mu);
+    for (int i = 0; i < ntps; i++) free((char *)tps[i].topic);
+    free(tps);
+    c->next_heartbeat_ms = ml_mono_ms() + c->conf.heartbeat_interval_ms;
+    ml_debug("consumer: joined group %s, generation %d, %d partitions%s", c->conf.group_id, c->generation, ntps,
+             leader ? " (leader)" : "");
+}
+
+static void heartbeat(moonlog_consumer *c) {
+    ml_cnode *co = c->coord;
+    if (!co) return membership_error(c, MOONLOG_ERR_NETWORK, "Heartbeat");
+    ml_heartbeat_request req;
+    ml_heartbeat_request_init(&req);
+    req.group_id = str_slice(c->conf.group_id);
+    req.generation_id = c->generation;
+    req.member_id = str_slice(c->member_id);
+    ml_writer body;
+    ml_writer_init(&body, 128);
+    int16_t v = co->v_heartbeat;
+    ml_heartbeat_request_encode(&body, v, &req);
+    ml_arena a;
+    ml_arena_init(&a, 1024);
+    ml_heartbeat_response m;
+    uint8_t *frame = NULL;
+    int code = coord_call(c, ML_API_HEARTBEAT_KEY, v, v >= ML_API_HEARTBEAT_FLEX, &body, &a,
+                          (ml_decode_fn)ml_heartbeat_response_decode, &m, &frame);
+    ml_writer_free(&body);
+    if (code == 0) code = m.error_code;
+    ml_arena_free(&a);
+    free(frame);
+    c->next_heartbeat_ms = ml_mono_ms() + c->conf.heartbeat_interval_ms;
+    if (code != 0) membership_error(c, code, "Heartbeat");
+}
+
+void ml_group_leave(moonlog_consumer *c) {
+    if (!c->conf.group_id || c->generation < 0 || !c->coord || ml_cnode_connect(c, c->coord) != 0) return;
+    ml_cnode *co = c->coord;
+    ml_member_identity me = {str_slice(c->member_id), {NULL, -1}};
+    ml_leave_group_request req;
+    ml_leave_group_request_init(&req);
+    req.group_id = str_slice(c->conf.group_id);
+    req.member_id = str_slice(c->member_id);
+    req.members = &me;
+    req.n_members = 1;
+    ml_writer body;
+    ml_writer_init(&body, 128);
+    int16_t v = co->v_leave_group;
+    ml_leave_group_request_encode(&body, v, &req);
+    ml_arena a;
+    ml_arena_init(&a, 1024);
+    ml_leave_group_response m;
+    uint8_t *frame = NULL;
+    int code = coord_call(c, ML_API_LEAVE_GROUP_KEY, v, v >= ML_API_LEAVE_GROUP_FLEX, &body, &a,
+                          (ml_decode_fn)ml_leave_group_response_decode, &m, &frame);
+    ml_writer_free(&body);
+    if (code == 0 && m.error_code != 0) code = m.error_code;
+    if (code != 0) ml_debug("consumer: LeaveGroup %s: %s", c->conf.group_id, moonlog_err_name(code));
+    ml_arena_free(&a);
+    free(frame);
+    c->generation = -1;
+}
+
 void ml_group_run(moonlog_consumer *c) {
     if (!c->conf.group_id || ml_mono_ms() < c->group_next_ms) return;
+    pthread_mutex_lock(&c->mu);
+    int join = need_join(c), leave = !c->sub_topics && c->generation >= 0;
+    pthread_mutex_unlock(&c->mu);
+    if (leave) {
+        revoke_all(c);
+        ml_group_leave(c);
+    } else if (join) {
+        join_group(c);
+    } else if (c->generation >= 0 && ml_mono_ms() >= c->next_heartbeat_ms) {
+        heartbeat(c);
+    }
+    if (ml_mono_ms() < c->group_next_ms) return;
     resolve_committed(c);
     if (ml_mono_ms() >= c->group_next_ms) run_gops(c);
 }

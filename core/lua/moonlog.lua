@@ -310,7 +310,7 @@ end
 -- ---- consumer -------------------------------------------------------------------------------
 --
 --   local c = assert(moonlog.consumer { ["bootstrap.servers"] = "h:p", ["auto.offset.reset"] = "earliest" })
---   assert(c:assign { { topic = "t", partition = 0 }, ... })
+--   assert(c:assign { { topic = "t", partition = 0 }, ... })   -- or, with group.id: c:subscribe { "t" }
 --   local recs, err = c:poll(1000)   -- a list of { topic, partition, offset, timestamp, timestamp_type,
 --                                    --   key, value, headers = { {key, value}, ... } }
 --   c:seek("t", 0, 42); c:seek_to_beginning(); c:seek_to_end { { topic = "t", partition = 0 } }
@@ -334,6 +334,8 @@ typedef struct moonlog_consumer_record {
 typedef struct moonlog_consumer moonlog_consumer;
 int moonlog_consumer_new(const moonlog_consumer_config *c, moonlog_consumer **out, moonlog_error *err);
 int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
+int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, int n, moonlog_error *err);
+int moonlog_consumer_assignment(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err);
 int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog_consumer_record **out,
                           int32_t *count, moonlog_error *err);
 int moonlog_consumer_seek(moonlog_consumer *c, const char *topic, int32_t partition, int64_t offset, moonlog_error *err);
@@ -397,6 +399,28 @@ function Consumer:assign(list)
   local a, n = tp_array(list)
   if C.moonlog_consumer_assign(self.ptr, a, n, self.e) ~= 0 then return nil, errtable(self.e) end
   return true
+end
+
+-- subscribe{ "topic", ... } -> true | nil, err (needs group.id); subscribe{} unsubscribes
+function Consumer:subscribe(topics)
+  if not self.ptr then return closed() end
+  local a = ffi.new("const char *[?]", #topics + 1)
+  for i, t in ipairs(topics) do a[i - 1] = t end
+  self.sub_keep = topics
+  if C.moonlog_consumer_subscribe(self.ptr, a, #topics, self.e) ~= 0 then return nil, errtable(self.e) end
+  return true
+end
+
+-- assignment() -> { {topic =, partition =}, ... }
+function Consumer:assignment()
+  if not self.ptr then return closed() end
+  local n = C.moonlog_consumer_assignment(self.ptr, nil, 0, self.e)
+  if n < 0 then return nil, errtable(self.e) end
+  local a = ffi.new("moonlog_topic_partition[?]", n + 1)
+  n = C.moonlog_consumer_assignment(self.ptr, a, n, self.e)
+  local out = {}
+  for i = 0, n - 1 do out[#out + 1] = { topic = ffi.string(a[i].topic), partition = a[i].partition } end
+  return out
 end
 
 local function bytes(p, len)

@@ -13,9 +13,15 @@
  * of a group whose members assign partitions themselves (generation -1, as the Java consumer
  * does after assign()).
  *
- * Not in this increment, and therefore absent from this header: subscribe and the group
- * protocol (JoinGroup, SyncGroup, heartbeats, assignors, rebalance listeners), pause/resume,
- * deserializer plugins.
+ * subscribe() makes the consumer a member of the group (the consumer group protocol, eager
+ * rebalancing, the built-in "range" assignor with the standard consumer protocol encoding, so it
+ * shares a group with librdkafka and Java consumers using range); its I/O thread heartbeats every
+ * heartbeat.interval.ms while the application processes, and close() leaves the group.
+ *
+ * Not in this increment, and therefore absent from this header: subscription by pattern, Lua
+ * assignors and other strategies (partition.assignment.strategy), rebalance listeners,
+ * leaving the group when max.poll.interval.ms passes between polls, group.instance.id,
+ * pause/resume, deserializer plugins.
  *
  * Threads: a consumer is used from one thread. The first call after moonlog_consumer_new fixes
  * that thread; a call from any other thread fails with MOONLOG_ERR_WRONG_THREAD and does nothing
@@ -118,12 +124,23 @@ typedef struct moonlog_consumer moonlog_consumer;
  * kept: free it after the call. */
 int moonlog_consumer_new(const moonlog_consumer_config *c, moonlog_consumer **out, moonlog_error *err);
 
+/* Subscribes to `n` topics (n = 0: unsubscribes, giving up every partition); needs group.id and
+ * no manual assignment. The I/O thread joins (or rejoins) the group; partitions arrive at a later
+ * poll and start at the group's committed offsets (auto.offset.reset without one). At each
+ * rebalance every partition is given up, after an auto commit of the positions. */
+int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, int n, moonlog_error *err);
+
+/* The partitions assigned now (by assign or by the group): fills up to `max` entries of `out`
+ * (topic pointers valid until the next call on the consumer) and returns how many there are. */
+int moonlog_consumer_assignment(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err);
+
 /* Replaces the assignment with `n` partitions (n = 0 unassigns everything). A partition kept
  * from the previous assignment keeps its position; a new one starts where auto.offset.reset says
  * unless seek is called first. Records fetched for partitions no longer assigned are dropped.
  * A partition that does not exist fails at the next poll (UNKNOWN_TOPIC_OR_PARTITION) once
  * metadata told. */
 int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
+/* (assign fails with INVALID_ARG while subscribed.) */
 
 /* Waits up to timeout_ms (0 = do not wait, < 0 = wait until a record or an error) for records.
  * Returns 0 with *count records (up to max.poll.records, 0 when none came in time) in *out, in
