@@ -210,6 +210,7 @@ int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, i
     c->sub_topics = t;
     c->n_sub = n;
     c->sub_epoch++;
+    c->last_poll_ms = ml_mono_ms();
     if (n == 0) ml_consumer_set_assignment(c, NULL, 0, ML_NO_RESET);
     pthread_cond_broadcast(&c->io_cv);
     pthread_mutex_unlock(&c->mu);
@@ -375,6 +376,13 @@ int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog
     int rc = check_thread(c, err);
     if (rc) return rc;
     run_callbacks(c);
+    pthread_mutex_lock(&c->mu);
+    c->last_poll_ms = ml_mono_ms();
+    if (c->poll_expired) {
+        c->poll_expired = 0;
+        pthread_cond_broadcast(&c->io_cv);
+    }
+    pthread_mutex_unlock(&c->mu);
     if (c->conf.group_id && c->conf.enable_auto_commit && ml_mono_ms() >= c->next_auto_commit_ms) {
         c->next_auto_commit_ms = ml_mono_ms() + c->conf.auto_commit_interval_ms;
         ml_gop *g = positions_gop(c, NULL, 0);

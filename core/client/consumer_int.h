@@ -98,6 +98,8 @@ struct moonlog_consumer {
     char **sub_topics;  /* subscribe(): the topics, NULL when not subscribed */
     int n_sub;
     int sub_epoch;      /* bumped by every subscribe: the member rejoins */
+    int64_t last_poll_ms; /* when poll was last called (monotonic) */
+    int poll_expired;   /* left the group: max.poll.interval.ms passed without a poll; the next poll rejoins */
 
     moonlog_consumer_record *out;
     int32_t out_cap;

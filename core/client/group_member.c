@@ -57,13 +57,19 @@ void ml_group_close(moonlog_consumer *c) {
 }
 
 static int need_join(moonlog_consumer *c) { /* under c->mu */
-    return (c->sub_topics && (c->joined_sub_epoch != c->sub_epoch || c->rejoin)) ||
+    return (c->sub_topics && !c->poll_expired && (c->joined_sub_epoch != c->sub_epoch || c->rejoin)) ||
            (!c->sub_topics && c->generation >= 0);
+}
+
+/* Under c->mu: a member whose application did not poll for max.poll.interval.ms leaves. */
+static int poll_timed_out(moonlog_consumer *c) {
+    return c->sub_topics && c->generation >= 0 && !c->poll_expired &&
+           ml_mono_ms() - c->last_poll_ms > c->conf.max_poll_interval_ms;
 }
 
 int ml_group_has_work(moonlog_consumer *c) {
     if (!c->conf.group_id || ml_mono_ms() < c->group_next_ms) return 0;
-    if (c->gops || need_join(c)) return 1;
+    if (c->gops || need_join(c) || poll_timed_out(c)) return 1;
     if (c->generation >= 0 && ml_mono_ms() >= c->next_heartbeat_ms) return 1;
     for (ml_ctp *tp = c->tps; tp; tp = tp->next)
         if (tp->reset == ML_RESET_COMMITTED) return 1;
@@ -652,9 +658,24 @@ void ml_group_leave(moonlog_consumer *c) {
 void ml_group_run(moonlog_consumer *c) {
     if (!c->conf.group_id || ml_mono_ms() < c->group_next_ms) return;
     pthread_mutex_lock(&c->mu);
-    int join = need_join(c), leave = !c->sub_topics && c->generation >= 0;
+    int join = need_join(c), leave = !c->sub_topics && c->generation >= 0, expired = poll_timed_out(c);
+    if (expired) {
+        c->poll_expired = 1;
+        c->rejoin = 1;
+    }
     pthread_mutex_unlock(&c->mu);
-    if (leave) {
+    if (expired) {
+        /* as Kafka's consumer: the application is presumed stuck; its partitions go to the others
+         * without a commit (the records it was given may not be processed) */
+        ml_warn("consumer: no poll for max.poll.interval.ms (%lld ms): leaving group %s",
+                (long long)c->conf.max_poll_interval_ms, c->conf.group_id);
+        pthread_mutex_lock(&c->mu);
+        ml_consumer_set_assignment(c, NULL, 0, ML_NO_RESET);
+        pthread_mutex_unlock(&c->mu);
+        ml_group_leave(c);
+        c->generation = -1;
+        set_member_id(c, (ml_slice){NULL, 0});
+    } else if (leave) {
         revoke_all(c);
         ml_group_leave(c);
     } else if (join) {

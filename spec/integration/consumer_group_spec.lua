@@ -11,11 +11,13 @@ describe("consumer group against moonlogd", function()
   setup(function() b = brokers.start { overrides = { ["num.partitions"] = "6" } } end)
   teardown(function() if b then b:stop() end end)
 
-  local function consumer(group)
-    return assert(moonlog.consumer {
+  local function consumer(group, extra)
+    local cfg = {
       ["bootstrap.servers"] = b.bootstrap, ["group.id"] = group, ["auto.offset.reset"] = "earliest",
       ["fetch.max.wait.ms"] = "100", ["heartbeat.interval.ms"] = "200", ["session.timeout.ms"] = "6000",
-    })
+    }
+    for k, v in pairs(extra or {}) do cfg[k] = v end
+    return assert(moonlog.consumer(cfg))
   end
 
   local function produce(topic, n)
@@ -75,6 +77,32 @@ describe("consumer group against moonlogd", function()
       return #assert(c2:assignment()) == 6
     end, 1)
     assert.are.equal(N, count) -- committed positions: nothing read again
+    assert(c2:close())
+  end)
+
+  it("leaves the group when poll is not called for max.poll.interval.ms, and rejoins at the next poll", function()
+    produce("slow", 60)
+    local c1 = consumer("g-slow", { ["max.poll.interval.ms"] = "1500" })
+    local c2 = consumer("g-slow")
+    assert(c1:subscribe { "slow" })
+    assert(c2:subscribe { "slow" })
+    process.wait_for("a balanced assignment", 30, function()
+      assert(c1:poll(50))
+      assert(c2:poll(50))
+      return #assert(c1:assignment()) == 3 and #assert(c2:assignment()) == 3
+    end, 1)
+    -- c1 stops polling: after 1.5 s it leaves and c2 takes every partition
+    process.wait_for("c2 to own every partition", 30, function()
+      assert(c2:poll(50))
+      return #assert(c2:assignment()) == 6
+    end, 1)
+    assert.are.equal(0, #assert(c1:assignment()))
+    process.wait_for("c1 back in the group", 30, function()
+      assert(c1:poll(50))
+      assert(c2:poll(50))
+      return #assert(c1:assignment()) == 3 and #assert(c2:assignment()) == 3
+    end, 1)
+    assert(c1:close())
     assert(c2:close())
   end)
 

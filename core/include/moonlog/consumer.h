@@ -18,10 +18,12 @@
  * shares a group with librdkafka and Java consumers using range); its I/O thread heartbeats every
  * heartbeat.interval.ms while the application processes, and close() leaves the group.
  *
+ * When the application does not call poll for max.poll.interval.ms, the member leaves the group
+ * (its partitions go to the others, nothing is committed for it) and the next poll rejoins.
+ *
  * Not in this increment, and therefore absent from this header: subscription by pattern, Lua
  * assignors and other strategies (partition.assignment.strategy), rebalance listeners,
- * leaving the group when max.poll.interval.ms passes between polls, group.instance.id,
- * pause/resume, deserializer plugins.
+ * group.instance.id, pause/resume, deserializer plugins.
  *
  * Threads: a consumer is used from one thread. The first call after moonlog_consumer_new fixes
  * that thread; a call from any other thread fails with MOONLOG_ERR_WRONG_THREAD and does nothing
