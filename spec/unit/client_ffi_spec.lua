@@ -7,7 +7,7 @@ local process = require "process"
 local client = require "client"
 local moonlog = client.moonlog
 
-local headers = { "producer.h", "plugin.h" }
+local headers = { "producer.h", "plugin.h", "consumer.h" }
 
 local function read_headers()
   local text = {}
@@ -43,7 +43,8 @@ describe("the Lua module's FFI declarations", function()
     end
     assert.is_true(#structs >= 6, "found only " .. #structs .. " structs")
     local dir = process.tmpdir("ffi-drift")
-    local c = { "#include <stddef.h>", "#include <stdio.h>", '#include "moonlog/plugin.h"', "int main(void) {" }
+    local c = { "#include <stddef.h>", "#include <stdio.h>", '#include "moonlog/plugin.h"',
+      '#include "moonlog/consumer.h"', "int main(void) {" }
     for _, s in ipairs(structs) do
       c[#c + 1] = ('printf("%s size %%zu\\n", sizeof(%s));'):format(s.name, s.name)
       for _, f in ipairs(s.fields) do
