@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/client_config.h"
 #include "client/client_error.h"
 #include "common/properties.h"
 
@@ -45,30 +46,6 @@ static const ml_ckey keys[] = {
 #undef F
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
-static int bad(moonlog_error *err, const char *key, const char *value, const char *what) {
-    return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "%s: '%s' %s", key, value, what);
-}
-
-static int check_servers(const char *v, moonlog_error *err) {
-    if (!*v) return bad(err, "bootstrap.servers", v, "is empty (write host:port[,host:port...])");
-    const char *p = v;
-    while (*p) {
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        char item[300];
-        if (n == 0 || n >= sizeof item) return bad(err, "bootstrap.servers", v, "has an empty or overlong entry");
-        memcpy(item, p, n);
-        item[n] = 0;
-        char *colon = strrchr(item, ':');
-        int64_t port;
-        if (!colon || colon == item || ml_parse_int64(colon + 1, 1, 65535, &port) != 0)
-            return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,
-                                "bootstrap.servers: '%s' is not host:port with a port 1..65535", item);
-        if (!end) break;
-        p = end + 1;
-    }
-    return 0;
-}
 
 static int set_str(char **dst, const char *value, moonlog_error *err) {
     char *s = strdup(value);
@@ -84,41 +61,41 @@ static int set_one(ml_cconf *c, const ml_ckey *k, const char *value, moonlog_err
     int rc;
     switch (k->type) {
     case T_SERVERS:
-        if ((rc = check_servers(value, err)) != 0) return rc;
+        if ((rc = ml_client_check_servers(value, err)) != 0) return rc;
         return set_str((char **)base, value, err);
     case T_STR:
         return set_str((char **)base, value, err);
     case T_DESER:
         if (strcmp(value, "bytes") != 0)
-            return bad(err, k->key, value, "is not supported: only the built-in 'bytes' (deserializer plugins "
+            return ml_client_config_bad(err, k->key, value, "is not supported: only the built-in 'bytes' (deserializer plugins "
                                            "are not wired into the consumer yet)");
         return set_str((char **)base, value, err);
     case T_I32:
     case T_I64:
         rc = ml_parse_int64(value, k->min, k->max, &v);
-        if (rc == ML_EINVAL) return bad(err, k->key, value, "is not an integer");
+        if (rc == ML_EINVAL) return ml_client_config_bad(err, k->key, value, "is not an integer");
         if (rc != 0) {
             char what[96];
             snprintf(what, sizeof what, "is outside %lld..%lld", (long long)k->min, (long long)k->max);
-            return bad(err, k->key, value, what);
+            return ml_client_config_bad(err, k->key, value, what);
         }
         if (k->type == T_I32) *(int32_t *)base = (int32_t)v;
         else *(int64_t *)base = v;
         return 0;
     case T_BOOL:
-        if (ml_parse_bool(value, (int *)base) != 0) return bad(err, k->key, value, "is not true or false");
+        if (ml_parse_bool(value, (int *)base) != 0) return ml_client_config_bad(err, k->key, value, "is not true or false");
         return 0;
     case T_RESET:
         if (strcmp(value, "earliest") == 0) *(int *)base = ML_RESET_EARLIEST;
         else if (strcmp(value, "latest") == 0) *(int *)base = ML_RESET_LATEST;
         else if (strcmp(value, "none") == 0) *(int *)base = ML_RESET_NONE;
-        else return bad(err, k->key, value, "is not one of earliest, latest, none");
+        else return ml_client_config_bad(err, k->key, value, "is not one of earliest, latest, none");
         return 0;
     case T_ISOLATION:
         if (strcmp(value, "read_uncommitted") == 0) *(int *)base = 0;
         else if (strcmp(value, "read_committed") == 0)
-            return bad(err, k->key, value, "is not supported yet (only read_uncommitted)");
-        else return bad(err, k->key, value, "is not one of read_uncommitted, read_committed");
+            return ml_client_config_bad(err, k->key, value, "is not supported yet (only read_uncommitted)");
+        else return ml_client_config_bad(err, k->key, value, "is not one of read_uncommitted, read_committed");
         return 0;
     }
     return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "client/client_config.h"
 #include "client/client_error.h"
 #include "common/codec.h"
 #include "common/properties.h"
@@ -53,31 +54,6 @@ static const ml_pkey keys[] = {
 #undef F
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
-static int bad(moonlog_error *err, const char *key, const char *value, const char *what) {
-    return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "%s: '%s' %s", key, value, what);
-}
-
-/* host:port[,host:port...], each port 1..65535 */
-static int check_servers(const char *v, moonlog_error *err) {
-    if (!*v) return bad(err, "bootstrap.servers", v, "is empty (write host:port[,host:port...])");
-    const char *p = v;
-    while (*p) {
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        char item[300];
-        if (n == 0 || n >= sizeof item) return bad(err, "bootstrap.servers", v, "has an empty or overlong entry");
-        memcpy(item, p, n);
-        item[n] = 0;
-        char *colon = strrchr(item, ':');
-        int64_t port;
-        if (!colon || colon == item || ml_parse_int64(colon + 1, 1, 65535, &port) != 0)
-            return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,
-                                "bootstrap.servers: '%s' is not host:port with a port 1..65535", item);
-        if (!end) break;
-        p = end + 1;
-    }
-    return 0;
-}
 
 static int set_one(ml_pconf *c, const ml_pkey *k, const char *value, moonlog_error *err) {
     char *base = (char *)c + k->off;
@@ -85,7 +61,7 @@ static int set_one(ml_pconf *c, const ml_pkey *k, const char *value, moonlog_err
     int rc;
     switch (k->type) {
     case T_SERVERS:
-        if ((rc = check_servers(value, err)) != 0) return rc;
+        if ((rc = ml_client_check_servers(value, err)) != 0) return rc;
         /* fall through */
     case T_STR: {
         char *s = strdup(value);
@@ -97,27 +73,27 @@ static int set_one(ml_pconf *c, const ml_pkey *k, const char *value, moonlog_err
     case T_I32:
     case T_I64:
         rc = ml_parse_int64(value, k->min, k->max, &v);
-        if (rc == ML_EINVAL) return bad(err, k->key, value, "is not an integer");
+        if (rc == ML_EINVAL) return ml_client_config_bad(err, k->key, value, "is not an integer");
         if (rc != 0) {
             char what[96];
             snprintf(what, sizeof what, "is outside %lld..%lld", (long long)k->min, (long long)k->max);
-            return bad(err, k->key, value, what);
+            return ml_client_config_bad(err, k->key, value, what);
         }
         if (k->type == T_I32) *(int32_t *)base = (int32_t)v;
         else *(int64_t *)base = v;
         return 0;
     case T_BOOL:
-        if (ml_parse_bool(value, (int *)base) != 0) return bad(err, k->key, value, "is not true or false");
+        if (ml_parse_bool(value, (int *)base) != 0) return ml_client_config_bad(err, k->key, value, "is not true or false");
         return 0;
     case T_ACKS:
         if (strcmp(value, "all") == 0 || strcmp(value, "-1") == 0) *(int16_t *)base = -1;
         else if (strcmp(value, "0") == 0) *(int16_t *)base = 0;
         else if (strcmp(value, "1") == 0) *(int16_t *)base = 1;
-        else return bad(err, k->key, value, "is not one of 0, 1, all, -1");
+        else return ml_client_config_bad(err, k->key, value, "is not one of 0, 1, all, -1");
         return 0;
     case T_CODEC:
         rc = ml_codec_parse(value);
-        if (rc < 0) return bad(err, k->key, value, "is not one of none, gzip, snappy, lz4, zstd");
+        if (rc < 0) return ml_client_config_bad(err, k->key, value, "is not one of none, gzip, snappy, lz4, zstd");
         *(int *)base = rc;
         return 0;
     }
