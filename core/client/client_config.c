@@ -1,6 +1,8 @@
 #include "client/client_config.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client/client_error.h"
@@ -29,5 +31,35 @@ int ml_client_check_servers(const char *v, moonlog_error *err) {
         if (!end) break;
         p = end + 1;
     }
+    return 0;
+}
+
+int ml_client_config_str(moonlog_error *err, const char *value, char **field) {
+    char *s = strdup(value);
+    if (!s) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
+    free(*field);
+    *field = s;
+    return 0;
+}
+
+int ml_client_config_int(moonlog_error *err, const char *key, const char *value, int64_t min, int64_t max, int is32,
+                         void *field) {
+    int64_t v;
+    int rc = ml_parse_int64(value, min, max, &v);
+    if (rc == ML_EINVAL) return ml_client_config_bad(err, key, value, "is not an integer");
+    if (rc != 0) {
+        char what[96];
+        snprintf(what, sizeof what, "is outside %lld..%lld", (long long)min, (long long)max);
+        return ml_client_config_bad(err, key, value, what);
+    }
+    if (is32)
+        *(int32_t *)field = (int32_t)v;
+    else
+        *(int64_t *)field = v;
+    return 0;
+}
+
+int ml_client_config_bool(moonlog_error *err, const char *key, const char *value, int *field) {
+    if (ml_parse_bool(value, field) != 0) return ml_client_config_bad(err, key, value, "is not true or false");
     return 0;
 }

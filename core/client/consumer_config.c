@@ -47,44 +47,25 @@ static const ml_ckey keys[] = {
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
 
-static int set_str(char **dst, const char *value, moonlog_error *err) {
-    char *s = strdup(value);
-    if (!s) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
-    free(*dst);
-    *dst = s;
-    return 0;
-}
-
 static int set_one(ml_cconf *c, const ml_ckey *k, const char *value, moonlog_error *err) {
     char *base = (char *)c + k->off;
-    int64_t v;
     int rc;
     switch (k->type) {
     case T_SERVERS:
         if ((rc = ml_client_check_servers(value, err)) != 0) return rc;
-        return set_str((char **)base, value, err);
+        return ml_client_config_str(err, value, (char **)base);
     case T_STR:
-        return set_str((char **)base, value, err);
+        return ml_client_config_str(err, value, (char **)base);
     case T_DESER:
         if (strcmp(value, "bytes") != 0)
             return ml_client_config_bad(err, k->key, value, "is not supported: only the built-in 'bytes' (deserializer plugins "
                                            "are not wired into the consumer yet)");
-        return set_str((char **)base, value, err);
+        return ml_client_config_str(err, value, (char **)base);
     case T_I32:
     case T_I64:
-        rc = ml_parse_int64(value, k->min, k->max, &v);
-        if (rc == ML_EINVAL) return ml_client_config_bad(err, k->key, value, "is not an integer");
-        if (rc != 0) {
-            char what[96];
-            snprintf(what, sizeof what, "is outside %lld..%lld", (long long)k->min, (long long)k->max);
-            return ml_client_config_bad(err, k->key, value, what);
-        }
-        if (k->type == T_I32) *(int32_t *)base = (int32_t)v;
-        else *(int64_t *)base = v;
-        return 0;
+        return ml_client_config_int(err, k->key, value, k->min, k->max, k->type == T_I32, base);
     case T_BOOL:
-        if (ml_parse_bool(value, (int *)base) != 0) return ml_client_config_bad(err, k->key, value, "is not true or false");
-        return 0;
+        return ml_client_config_bool(err, k->key, value, (int *)base);
     case T_RESET:
         if (strcmp(value, "earliest") == 0) *(int *)base = ML_RESET_EARLIEST;
         else if (strcmp(value, "latest") == 0) *(int *)base = ML_RESET_LATEST;

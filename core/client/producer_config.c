@@ -57,34 +57,18 @@ static const ml_pkey keys[] = {
 
 static int set_one(ml_pconf *c, const ml_pkey *k, const char *value, moonlog_error *err) {
     char *base = (char *)c + k->off;
-    int64_t v;
     int rc;
     switch (k->type) {
     case T_SERVERS:
         if ((rc = ml_client_check_servers(value, err)) != 0) return rc;
         /* fall through */
-    case T_STR: {
-        char *s = strdup(value);
-        if (!s) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
-        free(*(char **)base);
-        *(char **)base = s;
-        return 0;
-    }
+    case T_STR:
+        return ml_client_config_str(err, value, (char **)base);
     case T_I32:
     case T_I64:
-        rc = ml_parse_int64(value, k->min, k->max, &v);
-        if (rc == ML_EINVAL) return ml_client_config_bad(err, k->key, value, "is not an integer");
-        if (rc != 0) {
-            char what[96];
-            snprintf(what, sizeof what, "is outside %lld..%lld", (long long)k->min, (long long)k->max);
-            return ml_client_config_bad(err, k->key, value, what);
-        }
-        if (k->type == T_I32) *(int32_t *)base = (int32_t)v;
-        else *(int64_t *)base = v;
-        return 0;
+        return ml_client_config_int(err, k->key, value, k->min, k->max, k->type == T_I32, base);
     case T_BOOL:
-        if (ml_parse_bool(value, (int *)base) != 0) return ml_client_config_bad(err, k->key, value, "is not true or false");
-        return 0;
+        return ml_client_config_bool(err, k->key, value, (int *)base);
     case T_ACKS:
         if (strcmp(value, "all") == 0 || strcmp(value, "-1") == 0) *(int16_t *)base = -1;
         else if (strcmp(value, "0") == 0) *(int16_t *)base = 0;
