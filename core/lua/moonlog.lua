@@ -70,7 +70,14 @@ int32_t moonlog_murmur2_partition(const void *key, int32_t key_len, int32_t n_pa
 void moonlog_free(void *p);
 ]]
 
+-- A program that has libmoonlog linked in and its symbols exported (`moonlog run`) is used as it
+-- is, through ffi.C: loading libmoonlog.so beside it would give a second copy of the library.
+local function linked_in()
+  return pcall(function() return ffi.C.moonlog_config_new end)
+end
+
 local function load_lib()
+  if linked_in() then return ffi.C end
   local explicit = os.getenv("MOONLOG_LIB")
   if explicit then return ffi.load(explicit) end
   local root, build = os.getenv("MOONLOG_ROOT"), os.getenv("MOONLOG_BUILD")
