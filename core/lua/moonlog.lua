@@ -321,6 +321,7 @@ end
 --   local recs, err = c:poll(1000)   -- a list of { topic, partition, offset, timestamp, timestamp_type,
 --                                    --   key, value, headers = { {key, value}, ... } }
 --   c:seek("t", 0, 42); c:seek_to_beginning(); c:seek_to_end { { topic = "t", partition = 0 } }
+--   for msg in c:messages(1000) do ... end   -- the same records one by one; ends after 1 s without any
 --   local off = c:position("t", 0)   -- int64 cdata
 --   c:commit_sync(); c:commit_async { { topic = "t", partition = 0, offset = 42 } }  -- with group.id
 --   local offs = c:committed { { topic = "t", partition = 0 } }                     -- { int64 | -1 }
@@ -455,6 +456,26 @@ function Consumer:poll(timeout_ms)
                     key = bytes(x.key, x.key_len), value = bytes(x.value, x.value_len), headers = headers }
   end
   return list
+end
+
+-- for msg in c:messages([timeout_ms]) do ... end: the records of successive polls, one at a time.
+-- The loop ends when a poll waited timeout_ms and got nothing (timeout_ms nil or < 0: it never
+-- ends by itself); a poll error is raised with its name and message. Positions move as poll's
+-- do, a whole poll at a time: after breaking out of the loop at `msg`, the records of that poll
+-- not yet returned are skipped unless the partitions are sought back (seek to msg.offset + 1).
+function Consumer:messages(timeout_ms)
+  local batch, i = {}, 0
+  local wait = timeout_ms or -1
+  return function()
+    i = i + 1
+    while batch[i] == nil do
+      local recs, err = self:poll(wait < 0 and 1000 or wait)
+      if not recs then error(("poll: %s: %s"):format(err.name, err.message), 2) end
+      if #recs == 0 and wait >= 0 then return nil end
+      batch, i = recs, 1
+    end
+    return batch[i]
+  end
 end
 
 function Consumer:seek(topic, partition, offset)
