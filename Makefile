@@ -72,9 +72,10 @@ $(B)/libmoonlogd.so: $(BROKER_OBJ)
 $(B)/moonlogd: $(call obj,core/broker/main.c) $(BROKER_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The moonlog command (core/cli), linked with libmoonlog.a.
+# The moonlog command (core/cli), linked with the whole of libmoonlog.a and exporting its symbols:
+# `moonlog run` scripts reach the library through LuaJIT's ffi.C, not a libmoonlog.so beside it.
 $(B)/moonlog: $(call obj,$(wildcard core/cli/*.c)) $(B)/libmoonlog.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(B)/libmoonlog.a -Wl,--no-whole-archive $(LDLIBS)
 
 # The benchmark's load generator (scripts/loadgen.c): pre-built requests, no client library.
 $(B)/loadgen: $(call obj,scripts/loadgen.c core/common/buf.c core/common/crc32c.c)

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/run.h"
 #include "common/clock.h"
 #include "common/properties.h"
 #include "moonlog/producer.h"
@@ -49,7 +50,8 @@ static void usage(void) {
             "                       [--key-serializer NAME|PATH] [--value-serializer NAME|PATH]\n"
             "                       [--retry-policy NAME|PATH]\n"
             "       moonlog perf produce --topic T --num-records N --record-size S --throughput R\n"
-            "                       [--bootstrap-server H:P] [--threads N] [--producer-property k=v]...\n");
+            "                       [--bootstrap-server H:P] [--threads N] [--producer-property k=v]...\n"
+            "       moonlog run [--reload-interval-ms MS | --no-reload] script.lua [args...]   (run --help)\n");
 }
 
 static int set_prop(cli_opts *o, const char *key, const char *value) {
@@ -375,7 +377,9 @@ int main(int argc, char **argv) {
     o.cfg = moonlog_config_new();
     if (!o.cfg) return 1;
     int rc = 2;
-    if (argc >= 2 && strcmp(argv[1], "produce") == 0) {
+    if (argc >= 2 && strcmp(argv[1], "run") == 0) {
+        rc = ml_cli_run(argc - 1, argv + 1);
+    } else if (argc >= 2 && strcmp(argv[1], "produce") == 0) {
         if (parse_args(&o, argc - 2, argv + 2, 0) == 0) rc = cmd_produce(&o);
     } else if (argc >= 3 && strcmp(argv[1], "perf") == 0 && strcmp(argv[2], "produce") == 0) {
         if (parse_args(&o, argc - 3, argv + 3, 1) == 0) rc = cmd_perf(&o);

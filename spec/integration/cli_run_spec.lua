@@ -1,0 +1,193 @@
+-- `moonlog run script.lua` against a real moonlogd: a running script
+-- replaced on disk takes the next records without losing its position (and a broken version is
+-- reported while the old one goes on), plain scripts exit with their status, and a failing
+-- handler exits 1 without committing past the record it failed on.
+local process = require "process"
+local brokers = require "broker"
+local client = require "client"
+local moonlog = client.moonlog
+
+describe("moonlog run", function()
+  local b, dir, procs
+
+  setup(function()
+    b = brokers.start { overrides = { ["num.partitions"] = "2", ["group.initial.rebalance.delay.ms"] = "0" } }
+    dir = process.tmpdir("cli-run")
+  end)
+  teardown(function()
+    if b then b:stop() end
+    process.rmdir(dir)
+  end)
+  before_each(function() procs = {} end)
+  after_each(function()
+    for _, p in ipairs(procs) do p:stop(10) end
+  end)
+
+  local n_runs = 0
+  -- Starts `moonlog run` in the background; its stderr goes to a file of its own (p.stderr).
+  local function start(script, args, opts)
+    n_runs = n_runs + 1
+    local argv = { client.cli, "run", "--reload-interval-ms", tostring((opts or {}).reload_ms or 100), script }
+    for _, a in ipairs(args or {}) do argv[#argv + 1] = a end
+    local p = process.spawn { argv = argv, stdout = dir .. "/run" .. n_runs .. ".out",
+                              stderr = dir .. "/run" .. n_runs .. ".err" }
+    procs[#procs + 1] = p
+    return p
+  end
+  local function stderr_of(p) return process.read_file(p.stderr) or "" end
+
+  -- SIGTERM, and the run must end cleanly (status 0) with no complaint on stderr.
+  local function stop_clean(p)
+    local st = p:stop(20)
+    assert.are.equal(0, st, stderr_of(p))
+    return stderr_of(p)
+  end
+
+  local function produce(topic, recs)
+    local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, ["linger.ms"] = 2, acks = "all" })
+    local failed = 0
+    for _, r in ipairs(recs) do
+      assert(p:send({ topic = topic, key = r[1], value = r[2], partition = r[3] }, function(_, err)
+        if err then failed = failed + 1 end
+      end))
+    end
+    assert(p:close())
+    assert.are.equal(0, failed)
+  end
+
+  -- The records of a topic once there are at least n (the topic may not exist yet).
+  local function consume(topic, n)
+    local recs
+    process.wait_for((n or 0) .. " records in " .. topic, 30, function()
+      local ok, r = pcall(client.consume, b.bootstrap, topic)
+      if ok then recs = r end
+      return ok and #r >= (n or 0)
+    end, 100)
+    return recs
+  end
+
+  local function script(name, text)
+    local path = dir .. "/" .. name
+    client.write_plugin(path, text) -- write + rename, as an editor or a deploy does
+    return path
+  end
+
+  local function forwarder(tag, broken)
+    return ([[
+local input, output = ...
+return {
+  config = { ["bootstrap.servers"] = %q, ["auto.offset.reset"] = "earliest", ["fetch.max.wait.ms"] = 50,
+             producer = { ["linger.ms"] = 1 } },
+  assign = { { topic = input, partition = 0 }, { topic = input, partition = 1 } },
+  on_message = function(msg, ctx)
+    assert(ctx.producer:send { topic = output, partition = msg.partition, key = msg.key,
+                               value = %q .. ":" .. msg.value })
+  end,
+}
+%s]]):format(b.bootstrap, tag, broken and "this is not Lua" or "")
+  end
+
+  it("a replaced script takes the next records, position kept; a broken one is reported and the old one goes on", function()
+    local path = script("forward.lua", forwarder("v1"))
+    local p = start(path, { "rl-in", "rl-out" })
+    local next_i = 1
+    local function send(n)
+      local recs = {}
+      for _ = 1, n do
+        recs[#recs + 1] = { "k" .. next_i, tostring(next_i) }
+        next_i = next_i + 1
+      end
+      produce("rl-in", recs)
+    end
+    send(50)
+    consume("rl-out", 50)
+    -- the stream goes on while the file is replaced
+    send(25)
+    script("forward.lua", forwarder("v2"))
+    send(25)
+    process.wait_for("the reload notice", 20, function()
+      return stderr_of(p):find("reloaded, generation 2 handles the next records", 1, true)
+    end, 50)
+    send(50) -- 101..150: produced after the swap, v2's
+    consume("rl-out", 150)
+    script("forward.lua", forwarder("v3", true))
+    process.wait_for("the failed reload notice", 20, function()
+      return stderr_of(p):find("reload failed, generation 2 keeps running:", 1, true)
+    end, 50)
+    assert.truthy(stderr_of(p):find("forward.lua:11:", 1, true), stderr_of(p))
+    send(50) -- 151..200: still v2
+    local out = consume("rl-out", 200)
+    stop_clean(p)
+    out = consume("rl-out")
+    assert.are.equal(200, #out)
+    local seen, switched = {}, {}
+    for _, r in ipairs(out) do -- partition, then offset order
+      local tag, i = r.value:match("^(v%d):(%d+)$")
+      i = tonumber(i)
+      assert.truthy(tag == "v1" or tag == "v2", r.value)
+      assert.is_nil(seen[i], "handled twice: " .. i)
+      seen[i] = true
+      assert.are.equal("k" .. i, r.key)
+      if i <= 50 then assert.are.equal("v1", tag, r.value) end
+      if i > 100 then assert.are.equal("v2", tag, r.value) end
+      -- per partition the switch happens once: no v1 after a v2
+      if tag == "v2" then switched[r.partition] = true
+      else assert.is_nil(switched[r.partition], "v1 after v2 in partition " .. r.partition) end
+    end
+    for i = 1, 200 do assert.truthy(seen[i], "record " .. i .. " lost") end
+  end)
+
+  it("a plain script runs once with its arguments and the module, and exits with its status", function()
+    local path = script("plain.lua", [[
+local ffi = require "ffi"
+local moonlog = require "moonlog"
+print("args", arg[0]:match("plain%.lua$") ~= nil, select("#", ...), ...)
+print("linked", moonlog.C == ffi.C)
+return 7
+]])
+    local ok, out = process.sh(client.cli .. " run " .. path .. " one two")
+    assert.is_false(ok)
+    assert.truthy(out:find("args\ttrue\t2\tone\ttwo", 1, true), out)
+    assert.truthy(out:find("linked\ttrue", 1, true), out)
+    local ok7 = process.sh(client.cli .. " run " .. path .. " one two; test $? -eq 7")
+    assert.is_true(ok7)
+  end)
+
+  it("a plain script that errors exits 1 with its message and traceback", function()
+    local path = script("boom.lua", "local function f(x) return x.field end\nf(nil)\n")
+    local ok, out = process.sh(client.cli .. " run " .. path .. "; echo status=$?")
+    assert.is_true(ok)
+    assert.truthy(out:find("boom.lua:1: attempt to index local 'x' (a nil value)", 1, true), out)
+    assert.truthy(out:find("stack traceback:", 1, true) and out:find("boom.lua:2: in main chunk", 1, true), out)
+    assert.truthy(out:find("status=1", 1, true), out)
+    local bad = script("bad.lua", "return { config = {}, on_message = function() end, on_mesage = 1 }\n")
+    ok, out = process.sh(client.cli .. " run " .. bad .. "; echo status=$?")
+    assert.truthy(out:find("bad.lua: unknown key 'on_mesage' in the returned table", 1, true), out)
+    assert.truthy(out:find("status=1", 1, true), out)
+  end)
+
+  it("a handler that fails exits 1 and commits nothing past the failing record", function()
+    local recs = {}
+    for i = 1, 20 do recs[#recs + 1] = { "k" .. i, i == 13 and "boom" or tostring(i), 0 } end
+    produce("hf-in", recs)
+    local path = script("fail.lua", ([[
+return {
+  config = { ["bootstrap.servers"] = %q, ["group.id"] = "hf", ["auto.offset.reset"] = "earliest" },
+  topics = { "hf-in" },
+  on_message = function(msg, ctx)
+    if msg.value == "boom" then error("cannot handle " .. msg.value) end
+  end,
+}
+]]):format(b.bootstrap))
+    local p = start(path)
+    local st = p:wait(30)
+    local err = stderr_of(p)
+    assert.are.equal(1, st, err)
+    assert.truthy(err:find("on_message at hf-in[0]@12: ", 1, true), err)
+    assert.truthy(err:find("fail.lua:5: cannot handle boom", 1, true), err)
+    local c = assert(moonlog.consumer { ["bootstrap.servers"] = b.bootstrap, ["group.id"] = "hf" })
+    local offs = assert(c:committed { { topic = "hf-in", partition = 0 } })
+    assert(c:close())
+    assert.are.equal(12, tonumber(offs[1]))
+  end)
+end)
