@@ -202,7 +202,7 @@ return {
 
   it("a replaced script takes the next records, position kept; a broken one is reported and the old one goes on", function()
     local path = script("forward.lua", forwarder("v1"))
-    local p = start(path, { "rl-in", "rl-out" })
+    local p
     local next_i = 1
     local function send(n)
       local recs = {}
@@ -212,7 +212,10 @@ return {
       end
       produce("rl-in", recs)
     end
+    -- the input topic exists before the consumer starts: an assigned topic that does not exist
+    -- yet is only looked up again after metadata.max.age.ms (the consumer's behaviour)
     send(50)
+    p = start(path, { "rl-in", "rl-out" })
     consume("rl-out", 50)
     -- the stream goes on while the file is replaced
     send(25)
