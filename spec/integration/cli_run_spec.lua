@@ -184,6 +184,36 @@ describe("moonlog run", function()
     end
   end)
 
+  it("dedup after kill -9: its store holds every input record exactly once; the output lacks none", function()
+    local store = dir .. "/dedup-kill.store"
+    local args = { "bootstrap=" .. b.bootstrap, "input=dk-in", "output=dk-out", "store=" .. store, "partitions=2" }
+    local N, IDS = 20000, 15000
+    local recs = {}
+    for i = 1, N do recs[#recs + 1] = { "id" .. (i % IDS), "v" .. i } end
+    produce("dk-in", recs)
+    local p = start(example("dedup.lua"), args)
+    process.wait_for("dedup to be under way", 30, function() return store_summary(store) >= 1000 end, 5)
+    p:signal(process.SIGKILL)
+    p:wait(10)
+    local before = store_summary(store)
+    assert.is_true(before < N, "killed too late to prove anything: all " .. N .. " records were handled")
+    p = start(example("dedup.lua"), args)
+    process.wait_for("dedup to handle every record", 60, function() return store_summary(store) >= N end, 100)
+    stop_clean(p)
+    local handled, _, ids = store_summary(store)
+    assert.are.equal(N, handled)
+    assert.are.equal(IDS, ids)
+    local out = consume("dk-out", IDS)
+    local seen, repeats = {}, 0
+    for _, r in ipairs(out) do
+      if seen[r.key] then repeats = repeats + 1 end
+      seen[r.key] = true
+    end
+    for i = 0, IDS - 1 do assert.truthy(seen["id" .. i], "id" .. i .. " never forwarded") end
+    -- only the batch in flight at the kill can be forwarded twice (at most max.poll.records)
+    assert.is_true(repeats <= 500, repeats .. " repeats (store had " .. before .. " records before the kill)")
+  end)
+
   local function script(name, text)
     local path = dir .. "/" .. name
     client.write_plugin(path, text) -- write + rename, as an editor or a deploy does
@@ -272,6 +302,17 @@ return 7
     assert.truthy(out:find("linked\ttrue", 1, true), out)
     local ok7 = process.sh(client.cli .. " run " .. path .. " one two; test $? -eq 7")
     assert.is_true(ok7)
+  end)
+
+  it("documents itself with --help and refuses a missing script", function()
+    local ok, out = process.sh(client.cli .. " run --help")
+    assert(ok, out)
+    assert.truthy(out:find("usage: moonlog run", 1, true) and out:find("on_message = function(msg, ctx)", 1, true) and
+      out:find("examples/README.md", 1, true), out)
+    ok, out = process.sh(client.cli .. " run; echo status=$?")
+    assert.truthy(out:find("usage: moonlog run", 1, true) and out:find("status=2", 1, true), out)
+    ok, out = process.sh(client.cli .. " run --reload-interval-ms x s.lua; echo status=$?")
+    assert.truthy(out:find("--reload-interval-ms x: not a number >= 1", 1, true) and out:find("status=2", 1, true), out)
   end)
 
   it("a plain script that errors exits 1 with its message and traceback", function()
