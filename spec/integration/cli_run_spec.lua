@@ -328,6 +328,39 @@ return 7
     assert.truthy(out:find("status=1", 1, true), out)
   end)
 
+  it("a record the broker refuses ends the run with exit 1, and the batch is not committed", function()
+    -- a broker of its own that refuses batches over 1000 bytes (message.max.bytes)
+    local small = brokers.start { overrides = { ["message.max.bytes"] = "1000", ["group.initial.rebalance.delay.ms"] = "0" } }
+    local ok, err = pcall(function()
+      local p0 = assert(moonlog.producer { ["bootstrap.servers"] = small.bootstrap })
+      for i = 1, 10 do assert(p0:send_sync { topic = "pf-in", partition = 0, value = i == 6 and "big" or tostring(i) }) end
+      assert(p0:close())
+      local path = script("produce_fail.lua", ([[
+return {
+  config = { ["bootstrap.servers"] = %q, ["group.id"] = "pf", ["auto.offset.reset"] = "earliest",
+             ["max.poll.records"] = 1, producer = { retries = 0 } },
+  topics = { "pf-in" },
+  on_message = function(msg, ctx)
+    local v = msg.value == "big" and string.rep("x", 5000) or msg.value
+    assert(ctx.producer:send { topic = "pf-out", value = v })
+  end,
+}
+]]):format(small.bootstrap))
+      local p = start(path)
+      local st = p:wait(60)
+      local text = stderr_of(p)
+      assert.are.equal(1, st, text)
+      assert.truthy(text:find("producer: 1 record(s) failed", 1, true), text)
+      local c = assert(moonlog.consumer { ["bootstrap.servers"] = small.bootstrap, ["group.id"] = "pf" })
+      local offs = assert(c:committed { { topic = "pf-in", partition = 0 } })
+      assert(c:close())
+      -- one record per poll: the records before the refused one were committed, that one was not
+      assert.are.equal(5, tonumber(offs[1]))
+    end)
+    small:stop()
+    assert(ok, err)
+  end)
+
   it("a handler that fails exits 1 and commits nothing past the failing record", function()
     local recs = {}
     for i = 1, 20 do recs[#recs + 1] = { "k" .. i, i == 13 and "boom" or tostring(i), 0 } end

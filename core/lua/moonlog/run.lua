@@ -140,7 +140,7 @@ function Run:open(spec)
       -- subscribe(topics, listener) is the rebalance-listener form of the module; one whose
       -- subscribe takes no listener would drop it silently, so say so instead
       local info = debug.getinfo(c.subscribe, "u")
-      if info.nparams and info.nparams < 3 then
+      if info.nparams and info.nparams < 3 and not info.isvararg then
         return nil, "listener: this moonlog module's consumer:subscribe takes no rebalance listener"
       end
       ok, err = c:subscribe(spec.topics, spec.listener)
