@@ -71,7 +71,7 @@ function M.validate(t)
   end
   if t.topics ~= nil and t.assign ~= nil then return nil, "give topics (subscribe) or assign, not both" end
   if t.topics ~= nil and not is_list_of(t.topics, function(x) return type(x) == "string" end) then
-    return nil, "topics must be a non-empty list of topic names"
+    return nil, "topics must be a non-empty list of topic names (subscription by pattern is not in the consumer yet)"
   end
   if t.assign ~= nil and not is_list_of(t.assign, function(x)
       return type(x) == "table" and type(x.topic) == "string" and type(x.partition) == "number" end) then
