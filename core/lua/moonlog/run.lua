@@ -4,6 +4,7 @@
 -- flushes the producer before the positions can be committed, watches the script file and swaps
 -- in a changed version's handlers between two polls, keeping the consumer and its position.
 -- The contract is written in examples/README.md.
+local ffi = require "ffi"
 local moonlog = require "moonlog"
 
 local M = {}
@@ -303,7 +304,6 @@ function Run:finish(status, failure)
   return status
 end
 
-local ffi = require "ffi"
 pcall(ffi.cdef, "struct ml_run_timespec { long tv_sec; long tv_nsec; }; int clock_gettime(int, struct ml_run_timespec *);")
 local ts = ffi.new("struct ml_run_timespec")
 function M.now_ms()
