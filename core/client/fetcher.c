@@ -184,14 +184,18 @@ typedef struct ml_want {
     uint64_t epoch;
 } ml_want;
 
+/* A partition to fetch: positioned, nothing queued, not paused. */
+static int wants_fetch(const ml_ctp *tp) {
+    return tp->reset == ML_NO_RESET && tp->n_chunks == 0 && tp->fetch_offset >= 0 && !tp->paused;
+}
+
 /* The partitions led by `leader` that need a reset (resets = 1) or a fetch (resets = 0). */
 static int collect(moonlog_consumer *c, int32_t leader, int resets, ml_want **out) {
     int n = 0, cap = 0;
     ml_want *w = NULL;
     for (ml_ctp *tp = c->tps; tp; tp = tp->next) {
         if (tp->leader != leader || tp->error) continue;
-        int need = resets ? (tp->reset == ML_RESET_EARLIEST || tp->reset == ML_RESET_LATEST)
-                          : (tp->reset == ML_NO_RESET && tp->n_chunks == 0 && tp->fetch_offset >= 0);
+        int need = resets ? (tp->reset == ML_RESET_EARLIEST || tp->reset == ML_RESET_LATEST) : wants_fetch(tp);
         if (!need) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -600,8 +604,7 @@ static int leaders_with_work(moonlog_consumer *c, int resets, int32_t *out, int 
     int n = 0;
     for (ml_ctp *tp = c->tps; tp; tp = tp->next) {
         if (tp->error) continue;
-        int need = resets ? (tp->reset == ML_RESET_EARLIEST || tp->reset == ML_RESET_LATEST)
-                          : (tp->reset == ML_NO_RESET && tp->n_chunks == 0 && tp->fetch_offset >= 0);
+        int need = resets ? (tp->reset == ML_RESET_EARLIEST || tp->reset == ML_RESET_LATEST) : wants_fetch(tp);
         if (!need) continue;
         if (tp->leader < 0) {
             c->metadata_wanted = 1;

@@ -1,5 +1,7 @@
--- string: UTF-8 text (Kafka's StringSerializer). Numbers and booleans are written as text;
--- bytes that are not valid UTF-8 fail the record.
+-- string: UTF-8 text (Kafka's StringSerializer and StringDeserializer). Numbers and booleans are
+-- written as text; bytes that are not valid UTF-8 fail the record, both ways (Java's
+-- StringDeserializer would replace them with U+FFFD: here the consumer reports the record instead
+-- of altering it, and the application can seek past it).
 local byte, find = string.byte, string.find
 
 local function valid_utf8(s)
@@ -33,5 +35,8 @@ return {
     if not valid_utf8(value) then error("string serializer: value is not valid UTF-8") end
     return value
   end,
-  deserialize = function(topic, bytes, headers) return bytes end,
+  deserialize = function(topic, bytes, headers)
+    if bytes ~= nil and not valid_utf8(bytes) then error("string deserializer: value is not valid UTF-8") end
+    return bytes
+  end,
 }
