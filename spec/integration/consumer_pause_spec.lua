@@ -1,7 +1,7 @@
 -- pause/resume/paused against a real moonlogd: a paused partition is neither fetched nor
 -- returned by poll, its position does not move, what was fetched for it before the pause comes
--- after resume (nothing lost, nothing twice); pausing a partition not assigned is refused; a
--- rebalance (assign without the partition) forgets the pause.
+-- after resume (nothing lost, nothing twice); pausing a partition not assigned is refused; giving
+-- a partition up (assign without it, a group rebalance) forgets its pause.
 local process = require "process"
 local brokers = require "broker"
 local client = require "client"
@@ -10,7 +10,9 @@ local moonlog = client.moonlog
 describe("consumer pause/resume against moonlogd", function()
   local b
 
-  setup(function() b = brokers.start { overrides = { ["num.partitions"] = "2" } } end)
+  setup(function()
+    b = brokers.start { overrides = { ["num.partitions"] = "2", ["group.initial.rebalance.delay.ms"] = "0" } }
+  end)
   teardown(function() if b then b:stop() end end)
 
   local function produce(topic, partition, from, to)
@@ -92,5 +94,44 @@ describe("consumer pause/resume against moonlogd", function()
       return n == 10
     end, 1)
     assert(c:close())
+  end)
+
+  it("a group rebalance forgets the pause of the partitions it revokes", function()
+    produce("pg", 0, 0, 9)
+    produce("pg", 1, 0, 9)
+    local function member()
+      return assert(moonlog.consumer { ["bootstrap.servers"] = b.bootstrap, ["group.id"] = "g-pause",
+                                       ["auto.offset.reset"] = "earliest", ["fetch.max.wait.ms"] = "100",
+                                       ["heartbeat.interval.ms"] = "200" })
+    end
+    local c1 = member()
+    assert(c1:subscribe { "pg" })
+    local n1 = 0
+    process.wait_for("c1 to own both partitions", 30, function()
+      n1 = n1 + #assert(c1:poll(50))
+      return #assert(c1:assignment()) == 2
+    end, 1)
+    assert(c1:pause(c1:assignment()))
+    assert.are.equal(2, #c1:paused())
+    local c2 = member()
+    assert(c2:subscribe { "pg" })
+    local got = {}
+    local function drain(c)
+      for _, r in ipairs(assert(c:poll(50))) do got[#got + 1] = r.partition .. ":" .. r.value end
+    end
+    process.wait_for("one partition each", 30, function()
+      drain(c1)
+      drain(c2)
+      return #assert(c1:assignment()) == 1 and #assert(c2:assignment()) == 1
+    end, 1)
+    assert.are.same({}, c1:paused()) -- eager: everything was revoked, nothing stays paused
+    assert.are.same({}, c2:paused())
+    process.wait_for("every record of both partitions", 30, function()
+      drain(c1)
+      drain(c2)
+      return n1 + #got >= 20
+    end, 1)
+    assert(c1:close())
+    assert(c2:close())
   end)
 end)
