@@ -382,6 +382,7 @@ int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog
     int rc = check_thread(c, err);
     if (rc) return rc;
     run_callbacks(c);
+    ml_deserializers_reload_check(c);
     pthread_mutex_lock(&c->mu);
     c->last_poll_ms = ml_mono_ms();
     if (c->poll_expired) {
@@ -657,5 +658,12 @@ int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name) {
     if (strcmp(name, "records.consumed") == 0) return atomic_load(&c->n_consumed);
     if (strcmp(name, "fetches.sent") == 0) return atomic_load(&c->n_fetches);
     if (strcmp(name, "bytes.fetched") == 0) return atomic_load(&c->n_bytes);
+    if (strncmp(name, "plugin.", 7) == 0) { /* the deserializers' plugin.errors, plugin.reloads, ... */
+        static const char *const known[] = {"errors", "timeouts", "reloads", "reload.failures", NULL};
+        for (int i = 0; known[i]; i++)
+            if (strcmp(name + 7, known[i]) == 0)
+                return (c->key_deser ? moonlog_plugin_counter(c->key_deser, known[i]) : 0) +
+                       (c->value_deser ? moonlog_plugin_counter(c->value_deser, known[i]) : 0);
+    }
     return -1;
 }

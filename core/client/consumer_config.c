@@ -45,6 +45,7 @@ static const ml_ckey keys[] = {
     {"plugin.path", T_STR, 0, 0, F(plugin_path), ""},
     {"plugin.unsafe", T_BOOL, 0, 0, F(plugin_unsafe), "false"},
     {"plugin.timeout.ms", T_I64, 0, INT32_MAX, F(plugin_timeout_ms), "0"},
+    {"plugin.reload.interval.ms", T_I64, 0, INT32_MAX, F(plugin_reload_interval_ms), "1000"},
 };
 #undef F
 #define N_KEYS (sizeof keys / sizeof keys[0])

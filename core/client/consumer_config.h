@@ -33,6 +33,7 @@ typedef struct ml_cconf {
     char *plugin_path;
     int plugin_unsafe;
     int64_t plugin_timeout_ms;
+    int64_t plugin_reload_interval_ms;
 } ml_cconf;
 
 struct moonlog_consumer_config {

@@ -109,6 +109,7 @@ struct moonlog_consumer {
     /* the application thread's: deserializers (NULL: bytes as fetched), the values they gave
      * the last poll, and the record the last poll failed on */
     moonlog_plugin *key_deser, *value_deser;
+    int64_t next_reload_check_ms;
     ml_arena values;
     moonlog_topic_partition_offset failed;
     int has_failed;
@@ -157,6 +158,8 @@ int ml_consumer_set_assignment(moonlog_consumer *c, const moonlog_topic_partitio
 /* deserializer.c (the application's thread) */
 int ml_deserializers_open(moonlog_consumer *c, moonlog_error *err);
 void ml_deserializers_close(moonlog_consumer *c);
+/* Every plugin.reload.interval.ms: installs a changed, valid deserializer file (HOOKS.md). */
+void ml_deserializers_reload_check(moonlog_consumer *c);
 /* Deserializes the *count records of c->out in place (dropping those after a record that failed
  * in its partition); 0, or DESERIALIZATION when no record is left and one failed. */
 int ml_deserialize_records(moonlog_consumer *c, int32_t *count, moonlog_error *err);

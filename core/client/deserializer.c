@@ -13,6 +13,7 @@
 
 #include "client/client_error.h"
 #include "client/consumer_int.h"
+#include "common/clock.h"
 #include "lua/plugin.h"
 
 static int open_one(moonlog_consumer *c, const char *key, const char *name, moonlog_plugin **out, moonlog_error *err) {
@@ -37,6 +38,16 @@ int ml_deserializers_open(moonlog_consumer *c, moonlog_error *err) {
     int rc = open_one(c, "key.deserializer", c->conf.key_deserializer, &c->key_deser, err);
     if (rc == 0) rc = open_one(c, "value.deserializer", c->conf.value_deserializer, &c->value_deser, err);
     return rc;
+}
+
+void ml_deserializers_reload_check(moonlog_consumer *c) {
+    if ((!c->key_deser && !c->value_deser) || c->conf.plugin_reload_interval_ms <= 0) return;
+    int64_t now = ml_mono_ms();
+    if (now < c->next_reload_check_ms) return;
+    c->next_reload_check_ms = now + c->conf.plugin_reload_interval_ms;
+    /* a refused version is logged and counted by the host; the running one stays */
+    if (c->key_deser) moonlog_plugin_reload_check(c->key_deser, NULL);
+    if (c->value_deser) moonlog_plugin_reload_check(c->value_deser, NULL);
 }
 
 void ml_deserializers_close(moonlog_consumer *c) {

@@ -1,7 +1,7 @@
 -- key.deserializer / value.deserializer against a real moonlogd: records produced by kcat are
 -- read back through the shipped serializer plugins' deserialize; a record a deserializer fails
 -- on is reported by poll (partition, offset, plugin, line) with the position left AT it, the
--- records around it are not lost, and a seek past it goes on; configuration errors.
+-- records around it are not lost, and a seek past it goes on; hot reload; configuration errors.
 local process = require "process"
 local brokers = require "broker"
 local client = require "client"
@@ -128,6 +128,51 @@ describe("consumer deserializers against moonlogd", function()
     local rest = read(c, 2)
     assert.are.same({ 4, 5 }, { rest[1].value, rest[2].value })
     assert.are.same({ 4, 5 }, { tonumber(rest[1].offset), tonumber(rest[2].offset) })
+    assert.is_true(c:counter("plugin.errors") >= 2) -- counted at every attempt on the bad record
+    assert(c:close())
+  end)
+
+  it("reloads a changed deserializer between polls, and keeps the running one when the new one is broken", function()
+    local path = dir .. "/live_deser.lua"
+    local function version(tag)
+      return ([[
+return {
+  api = 1,
+  kind = "serializer",
+  serialize = function(topic, value) return value end,
+  deserialize = function(topic, bytes) return "%s:" .. bytes end,
+}
+]]):format(tag)
+    end
+    client.write_plugin(path, version("v1"))
+    local function produce(from, to)
+      local values = {}
+      for i = from, to do values[#values + 1] = "r" .. i end
+      kcat_files("live", 0, values)
+    end
+    produce(1, 3) -- the topic exists before the consumer asks for it
+    local c = consumer { ["value.deserializer"] = path, ["plugin.reload.interval.ms"] = "50" }
+    assert(c:assign { { topic = "live", partition = 0 } })
+    local function batch(from, to)
+      if from > 1 then produce(from, to) end
+      local got = {}
+      for i, r in ipairs(read(c, to - from + 1)) do got[i] = r.value end
+      return got
+    end
+    assert.are.same({ "v1:r1", "v1:r2", "v1:r3" }, batch(1, 3))
+    client.write_plugin(path, version("v2"))
+    process.wait_for("the reload", 10, function()
+      assert.are.same({}, assert(c:poll(20)))
+      return c:counter("plugin.reloads") == 1
+    end)
+    assert.are.same({ "v2:r4", "v2:r5", "v2:r6" }, batch(4, 6))
+    client.write_plugin(path, "return { api = 1, kind = 'serializer', serialize = \n")
+    process.wait_for("the refused reload", 10, function()
+      assert.are.same({}, assert(c:poll(20)))
+      return c:counter("plugin.reload.failures") == 1
+    end)
+    assert.are.same({ "v2:r7", "v2:r8" }, batch(7, 8))
+    assert.are.equal(1, c:counter("plugin.reloads"))
     assert(c:close())
   end)
 

@@ -85,6 +85,8 @@ moonlog_consumer_config *moonlog_consumer_config_new(void);
  *   plugin.path                dirs separated by ':'        "": where plugins are looked up first
  *   plugin.unsafe              true | false                 false: plugins see the whole Lua library
  *   plugin.timeout.ms          >= 0                         0: longest a plugin call may run
+ *   plugin.reload.interval.ms  >= 0                         1000: poll checks the deserializers'
+ *                              files this often and installs a valid new version; 0 = never
  *   isolation.level            read_uncommitted             read_uncommitted (read_committed later)
  *   request.timeout.ms         >= 1                         30000
  *   retry.backoff.ms           >= 0                         100
@@ -251,7 +253,9 @@ int moonlog_consumer_committed(moonlog_consumer *c, const moonlog_topic_partitio
  * if any: the consumer is freed either way. */
 int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err);
 
-/* Counters: records.consumed (returned by poll), fetches.sent, bytes.fetched. -1 when unknown. */
+/* Counters: records.consumed (returned by poll), fetches.sent, bytes.fetched, and the
+ * deserializers' plugin.errors, plugin.timeouts, plugin.reloads, plugin.reload.failures.
+ * -1 when unknown. */
 int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name);
 
 #ifdef __cplusplus
