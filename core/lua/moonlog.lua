@@ -670,9 +670,10 @@ function Consumer:close()
   -- the consumer is freed even when the final commit failed
   local rc = C.moonlog_consumer_close(ptr, self.e)
   local err = rc ~= 0 and errtable(self.e) or nil
-  self:_commit_callbacks() -- the queue outlives the consumer
+  local ok, cb_err = pcall(self._commit_callbacks, self) -- the queue outlives the consumer
   C.moonlog_commit_queue_free(self.queue)
   self.queue = nil
+  if not ok then error(cb_err, 0) end -- a callback's error, once the queue is freed
   if err then return nil, err end
   return true
 end
