@@ -68,6 +68,10 @@ static int deserialize_field(moonlog_consumer *c, moonlog_plugin *pl, const char
                               &e) != 0)
         return ml_error_set(err, MOONLOG_ERR_DESERIALIZATION, "%s-%d at offset %lld: %s: %s", r->topic, r->partition,
                             (long long)r->offset, key, e.message);
+    if (res == *field) { /* given back unchanged: the fetched bytes stay */
+        *type = ty;
+        return 0;
+    }
     uint8_t *copy = NULL;
     if (res_len >= 0) {
         if (!(copy = ml_arena_alloc(&c->values, (size_t)res_len + 1)))

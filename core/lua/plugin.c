@@ -681,14 +681,23 @@ int ml_plugin_deserialize(moonlog_plugin *pl, const char *topic, const void *byt
         return ml_error_set(err, MOONLOG_ERR_DESERIALIZATION, "%s %s (%s): defines no deserialize function",
                             kind_names[pl->kind], pl->name, pl->path);
     lua_State *L = t->L;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_fn[1]);
-    lua_pushstring(L, topic);
+    /* the bytes stay below the call, so that a result that is the same string is told apart
+     * and the caller keeps its own copy (bytes, string: the common case) */
     if (bytes) lua_pushlstring(L, bytes, (size_t)(len < 0 ? 0 : len));
     else lua_pushnil(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_fn[1]);
+    lua_pushstring(L, topic);
+    lua_pushvalue(L, STACK_BASE + 1);
     push_headers(L, headers, n_headers);
     if (pcall_limited(t, pl, 3, 1) != 0) return call_failed(t, pl, "deserialize", MOONLOG_ERR_DESERIALIZATION, err);
     int ty = lua_type(L, -1);
     *type = MOONLOG_VALUE_BYTES;
+    if (bytes && lua_rawequal(L, -1, STACK_BASE + 1)) {
+        *out = bytes;
+        *out_len = len;
+        lua_settop(L, STACK_BASE);
+        return 0;
+    }
     if (ty == LUA_TNIL) {
         *out = NULL;
         *out_len = -1;

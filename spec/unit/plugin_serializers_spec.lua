@@ -23,6 +23,27 @@ describe("serializer string", function()
   end)
 end)
 
+describe("serializer string and moonlog.utf8_valid (RFC 3629)", function()
+  it("accepts every well-formed sequence and refuses overlong forms, surrogates, beyond U+10FFFF, cut ones", function()
+    local s = assert(moonlog.plugin("serializer", "string"))
+    local good = { "", "plain", "\127", "\194\128", "\223\191", "\224\160\128", "\237\159\191", "\238\128\128",
+      "\239\191\191", "\240\144\128\128", "\244\143\191\191", "a\226\156\147b" }
+    local bad = { "\128", "\191", "\192\175", "\193\191", "\224\159\191", "\237\160\128", "\237\191\191",
+      "\240\143\191\191", "\244\144\128\128", "\245\128\128\128", "\255", "\226\156", "a\240\144\128",
+      "\226\40\147" }
+    for _, v in ipairs(good) do
+      assert.are.equal(v, s:serialize("t", v), v)
+      assert.are.equal(v, s:deserialize("t", v), v)
+    end
+    for _, v in ipairs(bad) do
+      assert.is_nil((s:serialize("t", v)), v)
+      local r, err = s:deserialize("t", v)
+      assert.is_nil(r, v)
+      assert.are.equal("DESERIALIZATION", err.name)
+    end
+  end)
+end)
+
 describe("serializer integer", function()
   it("writes 4 big-endian bytes like Kafka's IntegerSerializer", function()
     local s = assert(moonlog.plugin("serializer", "integer"))
