@@ -561,6 +561,21 @@ int moonlog_consumer_position(moonlog_consumer *c, const char *topic, int32_t pa
     return rc;
 }
 
+/* After the I/O thread stopped (close): each commit_async still unanswered gets its callback,
+ * with CLOSED, after the answered ones and in commit order, so that every call is reported once. */
+static void fail_unanswered(moonlog_consumer *c) {
+    ml_gop *list = c->gops;
+    c->gops = c->gops_tail = NULL;
+    moonlog_error e;
+    ml_error_set(&e, MOONLOG_ERR_CLOSED, "the consumer closed before the coordinator answered this commit");
+    while (list) {
+        ml_gop *g = list;
+        list = g->next;
+        if (g->cb && !g->abandoned) g->cb(g->tpo, g->n, &e, g->opaque);
+        ml_gop_free(g);
+    }
+}
+
 int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err) {
     if (!c) return 0;
     int rc = check_thread(c, err);
@@ -575,7 +590,9 @@ int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err) {
     struct timespec dl = deadline_ts(c->conf.request_timeout_ms);
     while (c->gops && pthread_cond_timedwait(&c->data_cv, &c->mu, &dl) != ETIMEDOUT) {}
     pthread_mutex_unlock(&c->mu);
+    ml_fetcher_stop(c); /* nothing is answered any more: what is left can be failed */
     run_callbacks(c);
+    fail_unanswered(c);
     consumer_free(c);
     return rc;
 }

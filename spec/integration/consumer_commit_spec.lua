@@ -142,6 +142,32 @@ describe("consumer commits against moonlogd", function()
     assert(c:close())
   end)
 
+  it("close reports, in order, the commit_async calls the coordinator never answered", function()
+    produce("unanswered", 0, 0, 4)
+    local c = consumer { ["group.id"] = "g-unanswered", ["enable.auto.commit"] = "false",
+                         ["request.timeout.ms"] = "1000" }
+    assert(c:assign { { topic = "unanswered", partition = 0 } })
+    assert(c:commit_sync { { topic = "unanswered", partition = 0, offset = 1 } })
+    local calls = {}
+    b.proc:signal(process.SIGSTOP) -- the coordinator stops answering (its socket still accepts)
+    local ok, err = pcall(function()
+      for i = 2, 4 do
+        assert(c:commit_async({ { topic = "unanswered", partition = 0, offset = i } }, function(e, offsets)
+          calls[#calls + 1] = { offset = tonumber(offsets[1].offset), err = e }
+        end))
+      end
+      assert(c:close())
+    end)
+    b.proc:signal(process.SIGCONT)
+    assert(ok, err)
+    assert.are.same({ 2, 3, 4 }, { calls[1].offset, calls[2].offset, calls[3].offset })
+    assert.are.equal(3, #calls)
+    for _, call in ipairs(calls) do assert.is_not_nil(call.err) end
+    -- the one in flight timed out; those never sent are CLOSED
+    assert.are.equal("CLOSED", calls[3].err.name)
+    assert.truthy(calls[3].err.message:find("closed before the coordinator answered", 1, true), calls[3].err.message)
+  end)
+
   it("refuses commits without group.id", function()
     local c = consumer()
     local ok, err = c:commit_sync()

@@ -219,7 +219,9 @@ int moonlog_consumer_position(moonlog_consumer *c, const char *topic, int32_t pa
 int moonlog_consumer_commit_sync(moonlog_consumer *c, const moonlog_topic_partition_offset *offsets, int n,
                                  int64_t timeout_ms, moonlog_error *err);
 /* The same without waiting and without retrying: `cb` (may be NULL) is called once with the
- * outcome on this thread, inside a later poll, commit_sync, committed or close, in commit order. */
+ * outcome on this thread, inside a later poll, commit_sync, committed or close, in commit order.
+ * A commit the coordinator has not answered when close gives up (request.timeout.ms) is
+ * reported by close with MOONLOG_ERR_CLOSED. */
 int moonlog_consumer_commit_async(moonlog_consumer *c, const moonlog_topic_partition_offset *offsets, int n,
                                   moonlog_commit_cb cb, void *opaque, moonlog_error *err);
 /* A queue of commit_async outcomes, for bindings that must not be called back from C (LuaJIT:
@@ -248,7 +250,8 @@ int moonlog_consumer_committed(moonlog_consumer *c, const moonlog_topic_partitio
                                int64_t timeout_ms, moonlog_error *err);
 
 /* With group.id and enable.auto.commit, commits the positions (waiting up to request.timeout.ms),
- * lets earlier commit_async calls complete and calls their callbacks; then stops the I/O thread
+ * lets earlier commit_async calls complete (up to request.timeout.ms more) and calls their
+ * callbacks, CLOSED for those still unanswered; then stops the I/O thread
  * and frees the consumer (and the records of the last poll). Returns the final commit's error,
  * if any: the consumer is freed either way. */
 int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err);
