@@ -33,6 +33,7 @@ static int check_thread(moonlog_consumer *c, moonlog_error *err) {
 
 static void consumer_free(moonlog_consumer *c) {
     ml_fetcher_stop(c);
+    ml_deserializers_close(c);
     ml_group_leave(c);
     ml_group_close(c);
     ml_strings_free(c->sub_topics, c->n_sub);
@@ -83,7 +84,8 @@ int moonlog_consumer_new(const moonlog_consumer_config *cfg, moonlog_consumer **
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
     }
     c->out_cap = c->conf.max_poll_records;
-    if ((rc = ml_cnodes_init(c, err)) != 0 || (rc = ml_fetcher_start(c, err)) != 0) {
+    if ((rc = ml_deserializers_open(c, err)) != 0 || (rc = ml_cnodes_init(c, err)) != 0 ||
+        (rc = ml_fetcher_start(c, err)) != 0) {
         consumer_free(c);
         return rc;
     }
@@ -344,27 +346,31 @@ static int take_error(moonlog_consumer *c, moonlog_error *err) {
     return 0;
 }
 
-/* Under c->mu: moves up to out_cap records from the queue to c->out. */
+/* Under c->mu: moves up to out_cap records from the queue to c->out. Chunks of paused
+ * partitions stay queued, in their place, for after resume. */
 static int32_t take_records(moonlog_consumer *c) {
     int32_t n = 0;
-    while (c->head && n < c->out_cap) {
-        ml_chunk *ch = c->head;
+    ml_chunk **pp = &c->head, *prev = NULL;
+    while (*pp && n < c->out_cap) {
+        ml_chunk *ch = *pp;
         ml_ctp *tp = ch->tp;
+        if (tp->paused && ch->epoch == tp->epoch) {
+            prev = ch;
+            pp = &ch->next;
+            continue;
+        }
         while (ch->pos < ch->n && n < c->out_cap) {
             moonlog_consumer_record *r = &ch->recs[ch->pos++];
             if (ch->epoch != tp->epoch || r->offset < tp->position) continue;
             c->out[n++] = *r;
             tp->position = r->offset + 1;
         }
-        if (ch->pos == ch->n) {
-            c->head = ch->next;
-            if (!c->head) c->tail = NULL;
-            ch->next = c->done;
-            c->done = ch;
-            tp->n_chunks--;
-        } else {
-            break;
-        }
+        if (ch->pos < ch->n) break;
+        *pp = ch->next;
+        if (c->tail == ch) c->tail = prev;
+        ch->next = c->done;
+        c->done = ch;
+        tp->n_chunks--;
     }
     return n;
 }
@@ -376,6 +382,7 @@ int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog
     int rc = check_thread(c, err);
     if (rc) return rc;
     run_callbacks(c);
+    ml_deserializers_reload_check(c);
     pthread_mutex_lock(&c->mu);
     c->last_poll_ms = ml_mono_ms();
     if (c->poll_expired) {
@@ -412,7 +419,11 @@ int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog
         done = ch->next;
         ml_chunk_free(ch);
     }
+    int32_t kept = rc == 0 ? n : 0;
+    int drc = ml_deserialize_records(c, &kept, rc == 0 ? err : NULL);
     if (rc != 0) return rc;
+    if (drc != 0) return drc;
+    n = kept;
     atomic_fetch_add(&c->n_consumed, n);
     *out = c->out;
     *count = n;
@@ -423,6 +434,44 @@ static int not_assigned(moonlog_error *err, const char *topic, int32_t partition
     char msg[300];
     snprintf(msg, sizeof msg, "%s-%d is not assigned to this consumer", topic ? topic : "(null)", partition);
     return cerr(err, MOONLOG_ERR_NOT_ASSIGNED, "NOT_ASSIGNED", msg);
+}
+
+/* pause (paused = 1) or resume (0) of `n` partitions, all assigned or none changed. */
+static int set_paused(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, int paused, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc) return rc;
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < n && rc == 0; i++)
+        if (!tps[i].topic || !find(c, tps[i].topic, tps[i].partition))
+            rc = not_assigned(err, tps[i].topic, tps[i].partition);
+    for (int i = 0; i < n && rc == 0; i++) find(c, tps[i].topic, tps[i].partition)->paused = paused;
+    /* resumed: fetch again, and hand out what was kept */
+    pthread_cond_broadcast(&c->io_cv);
+    pthread_cond_broadcast(&c->data_cv);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int moonlog_consumer_pause(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err) {
+    return set_paused(c, tps, n, 1, err);
+}
+
+int moonlog_consumer_resume(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err) {
+    return set_paused(c, tps, n, 0, err);
+}
+
+int moonlog_consumer_paused(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc) return rc;
+    pthread_mutex_lock(&c->mu);
+    int n = 0;
+    for (ml_ctp *tp = c->tps; tp; tp = tp->next)
+        if (tp->paused) {
+            if (n < max) out[n] = (moonlog_topic_partition){tp->topic, tp->partition};
+            n++;
+        }
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }
 
 /* Under c->mu: forgets what was fetched and gives the partition a new position or reset. */
@@ -512,6 +561,21 @@ int moonlog_consumer_position(moonlog_consumer *c, const char *topic, int32_t pa
     return rc;
 }
 
+/* After the I/O thread stopped (close): each commit_async still unanswered gets its callback,
+ * with CLOSED, after the answered ones and in commit order, so that every call is reported once. */
+static void fail_unanswered(moonlog_consumer *c) {
+    ml_gop *list = c->gops;
+    c->gops = c->gops_tail = NULL;
+    moonlog_error e;
+    ml_error_set(&e, MOONLOG_ERR_CLOSED, "the consumer closed before the coordinator answered this commit");
+    while (list) {
+        ml_gop *g = list;
+        list = g->next;
+        if (g->cb && !g->abandoned) g->cb(g->tpo, g->n, &e, g->opaque);
+        ml_gop_free(g);
+    }
+}
+
 int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err) {
     if (!c) return 0;
     int rc = check_thread(c, err);
@@ -526,7 +590,9 @@ int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err) {
     struct timespec dl = deadline_ts(c->conf.request_timeout_ms);
     while (c->gops && pthread_cond_timedwait(&c->data_cv, &c->mu, &dl) != ETIMEDOUT) {}
     pthread_mutex_unlock(&c->mu);
+    ml_fetcher_stop(c); /* nothing is answered any more: what is left can be failed */
     run_callbacks(c);
+    fail_unanswered(c);
     consumer_free(c);
     return rc;
 }
@@ -609,5 +675,12 @@ int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name) {
     if (strcmp(name, "records.consumed") == 0) return atomic_load(&c->n_consumed);
     if (strcmp(name, "fetches.sent") == 0) return atomic_load(&c->n_fetches);
     if (strcmp(name, "bytes.fetched") == 0) return atomic_load(&c->n_bytes);
+    if (strncmp(name, "plugin.", 7) == 0) { /* the deserializers' plugin.errors, plugin.reloads, ... */
+        static const char *const known[] = {"errors", "timeouts", "reloads", "reload.failures", NULL};
+        for (int i = 0; known[i]; i++)
+            if (strcmp(name + 7, known[i]) == 0)
+                return (c->key_deser ? moonlog_plugin_counter(c->key_deser, known[i]) : 0) +
+                       (c->value_deser ? moonlog_plugin_counter(c->value_deser, known[i]) : 0);
+    }
     return -1;
 }

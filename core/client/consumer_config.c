@@ -42,6 +42,10 @@ static const ml_ckey keys[] = {
     {"retry.backoff.ms", T_I64, 0, INT32_MAX, F(retry_backoff_ms), "100"},
     {"reconnect.backoff.ms", T_I64, 0, INT32_MAX, F(reconnect_backoff_ms), "50"},
     {"metadata.max.age.ms", T_I64, 0, INT32_MAX, F(metadata_max_age_ms), "300000"},
+    {"plugin.path", T_STR, 0, 0, F(plugin_path), ""},
+    {"plugin.unsafe", T_BOOL, 0, 0, F(plugin_unsafe), "false"},
+    {"plugin.timeout.ms", T_I64, 0, INT32_MAX, F(plugin_timeout_ms), "0"},
+    {"plugin.reload.interval.ms", T_I64, 0, INT32_MAX, F(plugin_reload_interval_ms), "1000"},
 };
 #undef F
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -56,10 +60,8 @@ static int set_one(ml_cconf *c, const ml_ckey *k, const char *value, moonlog_err
         return ml_client_config_str(err, value, (char **)base);
     case T_STR:
         return ml_client_config_str(err, value, (char **)base);
-    case T_DESER:
-        if (strcmp(value, "bytes") != 0)
-            return ml_client_config_bad(err, k->key, value, "is not supported: only the built-in 'bytes' (deserializer plugins "
-                                           "are not wired into the consumer yet)");
+    case T_DESER: /* the plugin is found and checked by moonlog_consumer_new */
+        if (!value[0]) return ml_client_config_bad(err, k->key, value, "is empty (a serializer plugin's name or path)");
         return ml_client_config_str(err, value, (char **)base);
     case T_I32:
     case T_I64:

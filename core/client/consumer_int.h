@@ -17,8 +17,10 @@
 #include <stdint.h>
 
 #include "client/consumer_config.h"
+#include "common/arena.h"
 #include "common/buf.h"
 #include "moonlog/consumer.h"
+#include "moonlog/plugin.h"
 
 typedef struct ml_cnode ml_cnode;
 
@@ -53,6 +55,7 @@ typedef struct ml_ctp {
     int32_t leader;       /* -1 when unknown */
     int16_t error;        /* a Kafka error (or NO_OFFSET) to report at the next poll, 0 */
     int n_chunks;         /* chunks queued for this partition */
+    int paused;           /* pause(): not fetched, its queued chunks wait in the queue */
 } ml_ctp;
 
 /* Records of one partition from one Fetch response, decoded and copied. */
@@ -103,13 +106,21 @@ struct moonlog_consumer {
 
     moonlog_consumer_record *out;
     int32_t out_cap;
+    /* the application thread's: deserializers (NULL: bytes as fetched), the values they gave
+     * the last poll, and the record the last poll failed on */
+    moonlog_plugin *key_deser, *value_deser;
+    int64_t next_reload_check_ms;
+    ml_arena values;
+    moonlog_topic_partition_offset failed;
+    int has_failed;
 
     /* the I/O thread's */
     pthread_t thread;
     int thread_started;
     ml_cnode *nodes;
     int n_nodes, cap_nodes, n_bootstrap, bootstrap_next;
-    int64_t metadata_next_ms;
+    int64_t metadata_next_ms;  /* the next periodic refresh (metadata.max.age.ms, or sooner after an error) */
+    int64_t metadata_retry_ms; /* a wanted refresh (a partition without a leader) not before: retry.backoff.ms */
     ml_cnode *coord; /* the group coordinator (its own connection), NULL until found */
     int64_t group_next_ms; /* no coordinator request before (retry.backoff.ms after a failure) */
     char *member_id;       /* given by the coordinator ("" before) */
@@ -143,6 +154,15 @@ void ml_group_leave(moonlog_consumer *c);
 
 /* consumer.c: replaces the assignment (under c->mu); new partitions start from `reset`. */
 int ml_consumer_set_assignment(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, int reset);
+
+/* deserializer.c (the application's thread) */
+int ml_deserializers_open(moonlog_consumer *c, moonlog_error *err);
+void ml_deserializers_close(moonlog_consumer *c);
+/* Every plugin.reload.interval.ms: installs a changed, valid deserializer file (HOOKS.md). */
+void ml_deserializers_reload_check(moonlog_consumer *c);
+/* Deserializes the *count records of c->out in place (dropping those after a record that failed
+ * in its partition); 0, or DESERIALIZATION when no record is left and one failed. */
+int ml_deserialize_records(moonlog_consumer *c, int32_t *count, moonlog_error *err);
 
 /* fetcher.c */
 int ml_fetcher_start(moonlog_consumer *c, moonlog_error *err);

@@ -96,6 +96,7 @@ static void apply_metadata(moonlog_consumer *c, const ml_metadata_response *m) {
 }
 
 static void refresh_metadata(moonlog_consumer *c) {
+    c->metadata_retry_ms = ml_mono_ms() + c->conf.retry_backoff_ms;
     ml_cnode *n = node_for(c, -2000);
     if (!n) return;
     pthread_mutex_lock(&c->mu);
@@ -184,14 +185,18 @@ typedef struct ml_want {
     uint64_t epoch;
 } ml_want;
 
+/* A partition to fetch: positioned, nothing queued, not paused. */
+static int wants_fetch(const ml_ctp *tp) {
+    return tp->reset == ML_NO_RESET && tp->n_chunks == 0 && tp->fetch_offset >= 0 && !tp->paused;
+}
+
 /* The partitions led by `leader` that need a reset (resets = 1) or a fetch (resets = 0). */
 static int collect(moonlog_consumer *c, int32_t leader, int resets, ml_want **out) {
     int n = 0, cap = 0;
     ml_want *w = NULL;
     for (ml_ctp *tp = c->tps; tp; tp = tp->next) {
         if (tp->leader != leader || tp->error) continue;
-        int need = resets ? (tp->reset == ML_RESET_EARLIEST || tp->reset == ML_RESET_LATEST)
-                          : (tp->reset == ML_NO_RESET && tp->n_chunks == 0 && tp->fetch_offset >= 0);
+        int need = resets ? (tp->reset == ML_RESET_EARLIEST || tp->reset == ML_RESET_LATEST) : wants_fetch(tp);
         if (!need) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -600,8 +605,7 @@ static int leaders_with_work(moonlog_consumer *c, int resets, int32_t *out, int 
     int n = 0;
     for (ml_ctp *tp = c->tps; tp; tp = tp->next) {
         if (tp->error) continue;
-        int need = resets ? (tp->reset == ML_RESET_EARLIEST || tp->reset == ML_RESET_LATEST)
-                          : (tp->reset == ML_NO_RESET && tp->n_chunks == 0 && tp->fetch_offset >= 0);
+        int need = resets ? (tp->reset == ML_RESET_EARLIEST || tp->reset == ML_RESET_LATEST) : wants_fetch(tp);
         if (!need) continue;
         if (tp->leader < 0) {
             c->metadata_wanted = 1;
@@ -625,8 +629,12 @@ static void *io_main(void *arg) {
         int32_t reset_leaders[64], fetch_leaders[64];
         int nr = leaders_with_work(c, 1, reset_leaders, 64);
         int nf = leaders_with_work(c, 0, fetch_leaders, 64);
-        int meta = c->tps && (c->metadata_wanted || ml_mono_ms() >= c->metadata_next_ms);
-        if (meta && ml_mono_ms() < c->metadata_next_ms && !nr && !nf) meta = 0;
+        int64_t now = ml_mono_ms();
+        int meta = c->tps && (c->metadata_wanted || now >= c->metadata_next_ms);
+        /* a partition assigned after the last refresh needs its leader now, not at the next
+         * periodic refresh: wanted refreshes wait only retry.backoff.ms after the previous one */
+        int meta_due = c->tps && (now >= c->metadata_next_ms || (c->metadata_wanted && now >= c->metadata_retry_ms));
+        if (meta && !meta_due && !nr && !nf) meta = 0;
         int grp = ml_group_has_work(c);
         if (!nr && !nf && !meta && !grp) {
             struct timespec ts;
@@ -642,7 +650,7 @@ static void *io_main(void *arg) {
         }
         pthread_mutex_unlock(&c->mu);
         if (grp) ml_group_run(c);
-        if (meta && ml_mono_ms() >= c->metadata_next_ms) refresh_metadata(c);
+        if (meta_due) refresh_metadata(c);
         else if (meta) {
             struct timespec d = {0, 10 * 1000000};
             nanosleep(&d, NULL);

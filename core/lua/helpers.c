@@ -113,6 +113,37 @@ static int h_monotonic_ms(lua_State *L) {
     return 1;
 }
 
+/* RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+int ml_utf8_valid(const uint8_t *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        if (len == 0 || n - i < len) return 0;
+        uint8_t lo = 0x80, hi = 0xbf; /* the second byte's range */
+        if (c == 0xe0) lo = 0xa0;
+        else if (c == 0xed) hi = 0x9f;
+        else if (c == 0xf0) lo = 0x90;
+        else if (c == 0xf4) hi = 0x8f;
+        if (s[i + 1] < lo || s[i + 1] > hi) return 0;
+        for (size_t k = 2; k < len; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xbf) return 0;
+        i += len;
+    }
+    return 1;
+}
+
+static int h_utf8_valid(lua_State *L) {
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    lua_pushboolean(L, ml_utf8_valid((const uint8_t *)s, n));
+    return 1;
+}
+
 void ml_lua_push_helpers(lua_State *L) {
     static const luaL_Reg fns[] = {
         {"murmur2", h_murmur2},
@@ -122,6 +153,7 @@ void ml_lua_push_helpers(lua_State *L) {
         {"crc32_partition", h_crc32_partition},
         {"now_ms", h_now_ms},
         {"monotonic_ms", h_monotonic_ms},
+        {"utf8_valid", h_utf8_valid},
         {NULL, NULL},
     };
     lua_newtable(L);

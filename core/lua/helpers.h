@@ -3,6 +3,7 @@
 #ifndef ML_LUA_HELPERS_H
 #define ML_LUA_HELPERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <lua.h>
@@ -13,5 +14,7 @@ void ml_lua_push_helpers(lua_State *L);
 /* librdkafka's consistent partitioners hash: zlib's CRC-32. */
 uint32_t ml_crc32(const void *data, size_t len);
 uint32_t ml_fnv1a(const void *data, size_t len);
+/* 1 when the bytes are UTF-8 as RFC 3629 defines it (what the string serializer accepts). */
+int ml_utf8_valid(const uint8_t *s, size_t n);
 
 #endif

@@ -63,6 +63,8 @@ int moonlog_plugin_partition(moonlog_plugin *pl, const char *topic, const void *
 void moonlog_plugin_batch_full(moonlog_plugin *pl, const char *topic, int32_t partition);
 int moonlog_plugin_serialize(moonlog_plugin *pl, const char *topic, const void *value, int32_t value_len,
                              void **out, int32_t *out_len, moonlog_error *err);
+int moonlog_plugin_deserialize(moonlog_plugin *pl, const char *topic, const void *bytes, int32_t len, void **out,
+                               int32_t *out_len, int32_t *type, moonlog_error *err);
 int moonlog_plugin_retry(moonlog_plugin *pl, int attempt, int error_code, int64_t elapsed_ms, const char *topic,
                          int32_t partition, int64_t *retry_after_ms, moonlog_error *err);
 int32_t moonlog_murmur2(const void *data, int32_t len);
@@ -162,6 +164,28 @@ function Plugin:serialize(topic, value)
   local s = ffi.string(out[0], len[0])
   C.moonlog_free(out[0])
   return s
+end
+
+-- What a deserializer returned comes through C as bytes with its Lua type (consumer.h's
+-- MOONLOG_VALUE_*): the number and boolean ones get their type back here.
+local VALUE_NUMBER, VALUE_BOOLEAN = 1, 2
+local function typed(s, ty)
+  if s == nil then return nil end
+  if ty == VALUE_NUMBER then return tonumber(s) end
+  if ty == VALUE_BOOLEAN then return s == "true" end
+  return s
+end
+
+-- deserialize(topic, bytes) -> value (string, number or boolean; nil for nil) | nil, err
+function Plugin:deserialize(topic, bytes)
+  local e = ffi.new("moonlog_error")
+  local out, len, ty = ffi.new("void *[1]"), ffi.new("int32_t[1]"), ffi.new("int32_t[1]")
+  local rc = C.moonlog_plugin_deserialize(self.ptr, topic, bytes, bytes and #bytes or -1, out, len, ty, e)
+  if rc ~= 0 then return nil, errtable(e) end
+  if len[0] < 0 then return nil end
+  local s = ffi.string(out[0], len[0])
+  C.moonlog_free(out[0])
+  return typed(s, ty[0])
 end
 
 function Plugin:retry(attempt, code, elapsed_ms, topic, partition)
@@ -325,8 +349,13 @@ end
 --   local off = c:position("t", 0)   -- int64 cdata
 --   c:commit_sync(); c:commit_async { { topic = "t", partition = 0, offset = 42 } }  -- with group.id
 --   local offs = c:committed { { topic = "t", partition = 0 } }                     -- { int64 | -1 }
+--   c:commit_async(list, function(err, offsets) ... end)  -- outcome, in commit order (see below)
+--   c:pause { { topic = "t", partition = 1 } }; c:resume { ... }; c:paused()
+--   for msg in c:messages(1000) do ... end    -- until a poll of 1000 ms brings nothing
 --   c:close()                        -- commits the positions first with enable.auto.commit
 -- Offsets and timestamps are int64 cdata (never doubles). A consumer is used from one thread.
+-- With key.deserializer / value.deserializer, key and value are what the plugin's deserialize
+-- returned: a string, a number or a boolean (HOOKS.md: a table cannot leave the plugin's state).
 
 ffi.cdef [[
 typedef struct moonlog_consumer_config moonlog_consumer_config;
@@ -337,7 +366,7 @@ typedef struct moonlog_topic_partition { const char *topic; int32_t partition; }
 typedef struct moonlog_consumer_record {
   const char *topic; int32_t partition; int64_t offset; int64_t timestamp; int32_t timestamp_type;
   const void *key; int32_t key_len; const void *value; int32_t value_len;
-  const moonlog_header *headers; int32_t n_headers;
+  const moonlog_header *headers; int32_t n_headers; int32_t key_type; int32_t value_type;
 } moonlog_consumer_record;
 typedef struct moonlog_consumer moonlog_consumer;
 int moonlog_consumer_new(const moonlog_consumer_config *c, moonlog_consumer **out, moonlog_error *err);
@@ -362,6 +391,19 @@ int moonlog_consumer_committed(moonlog_consumer *c, const moonlog_topic_partitio
                                int64_t timeout_ms, moonlog_error *err);
 int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err);
 int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name);
+int moonlog_consumer_failed_record(moonlog_consumer *c, moonlog_topic_partition_offset *out);
+int moonlog_consumer_pause(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
+int moonlog_consumer_resume(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
+int moonlog_consumer_paused(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err);
+typedef struct moonlog_commit_queue moonlog_commit_queue;
+typedef struct moonlog_commit_outcome {
+  const moonlog_topic_partition_offset *offsets; int n; moonlog_error error;
+} moonlog_commit_outcome;
+moonlog_commit_queue *moonlog_commit_queue_new(void);
+void moonlog_commit_queue_cb(const moonlog_topic_partition_offset *offsets, int n, const moonlog_error *err,
+                             void *queue);
+int moonlog_commit_queue_take(moonlog_commit_queue *q, moonlog_commit_outcome *out, int max);
+void moonlog_commit_queue_free(moonlog_commit_queue *q);
 ]]
 
 local Consumer = {}
@@ -383,10 +425,23 @@ function M.consumer(config)
   local rc = C.moonlog_consumer_new(cfg, out, e)
   C.moonlog_consumer_config_free(cfg)
   if rc ~= 0 then return nil, errtable(e) end
+  -- commit_async outcomes: C queues them (never calls into Lua), the methods below run the
+  -- callbacks, oldest first; `async` holds the callback of every commit not yet reported. The
+  -- queue is freed after the consumer (whose close may still deliver into it).
+  local queue = C.moonlog_commit_queue_new()
+  if queue == nil then
+    C.moonlog_consumer_close(out[0], nil)
+    return nil, { code = -106, name = "INVALID_CONFIG", retriable = false, message = "out of memory" }
+  end
   -- a consumer dropped without close() is closed by the GC (its I/O thread must not outlive the library)
-  local ptr = ffi.gc(out[0], function(p) C.moonlog_consumer_close(p, nil) end)
+  local ptr = ffi.gc(out[0], function(p)
+    C.moonlog_consumer_close(p, nil)
+    C.moonlog_commit_queue_free(queue)
+  end)
   return setmetatable({ ptr = ptr, e = e, recs = ffi.new("const moonlog_consumer_record *[1]"),
-                        off = ffi.new("int64_t[1]"), count = ffi.new("int32_t[1]") }, Consumer)
+                        off = ffi.new("int64_t[1]"), count = ffi.new("int32_t[1]"), queue = queue,
+                        outcomes = ffi.new("moonlog_commit_outcome[64]"), async = {}, async_head = 1,
+                        async_tail = 0, failed = ffi.new("moonlog_topic_partition_offset") }, Consumer)
 end
 
 local function tp_array(list)
@@ -436,12 +491,43 @@ local function bytes(p, len)
   return ffi.string(p, len)
 end
 
+-- Runs the callbacks of the commit_async calls whose outcome came, in commit order:
+-- callback(err, offsets), err nil on success, offsets { {topic =, partition =, offset =}, ... }.
+function Consumer:_commit_callbacks()
+  repeat
+    local n = C.moonlog_commit_queue_take(self.queue, self.outcomes, 64)
+    for i = 0, n - 1 do
+      local o = self.outcomes[i]
+      local cb = self.async[self.async_head]
+      self.async[self.async_head] = nil
+      self.async_head = self.async_head + 1
+      if cb then
+        local offsets = {}
+        for k = 0, o.n - 1 do
+          offsets[k + 1] = { topic = ffi.string(o.offsets[k].topic), partition = o.offsets[k].partition,
+                             offset = o.offsets[k].offset }
+        end
+        cb(o.error.code ~= 0 and errtable(o.error) or nil, offsets)
+      end
+    end
+  until n < 64
+end
+
 -- poll([timeout_ms]) -> list of records (maybe empty) | nil, err
+-- A record a deserializer failed on gives err.name "DESERIALIZATION" with err.topic,
+-- err.partition, err.offset: the position stays there until a seek past it.
 function Consumer:poll(timeout_ms)
   if not self.ptr then return closed() end
-  if C.moonlog_consumer_poll(self.ptr, timeout_ms or 0, self.recs, self.count, self.e) ~= 0 then
-    return nil, errtable(self.e)
+  local rc = C.moonlog_consumer_poll(self.ptr, timeout_ms or 0, self.recs, self.count, self.e)
+  local err
+  if rc ~= 0 then
+    err = errtable(self.e)
+    if C.moonlog_consumer_failed_record(self.ptr, self.failed) == 1 then
+      err.topic, err.partition, err.offset = ffi.string(self.failed.topic), self.failed.partition, self.failed.offset
+    end
   end
+  self:_commit_callbacks()
+  if err then return nil, err end
   local n = self.count[0]
   local list, r = {}, self.recs[0]
   for i = 0, n - 1 do
@@ -453,14 +539,18 @@ function Consumer:poll(timeout_ms)
     end
     list[i + 1] = { topic = ffi.string(x.topic), partition = x.partition, offset = x.offset,
                     timestamp = x.timestamp, timestamp_type = TS_TYPES[x.timestamp_type],
-                    key = bytes(x.key, x.key_len), value = bytes(x.value, x.value_len), headers = headers }
+                    key = typed(bytes(x.key, x.key_len), x.key_type),
+                    value = typed(bytes(x.value, x.value_len), x.value_type), headers = headers }
   end
   return list
 end
 
+local poll_error_mt = { __tostring = function(e) return ("poll: %s: %s"):format(e.name, e.message) end }
+
 -- for msg in c:messages([timeout_ms]) do ... end: the records of successive polls, one at a time.
 -- The loop ends when a poll waited timeout_ms and got nothing (timeout_ms nil or < 0: it never
--- ends by itself); a poll error is raised with its name and message. Positions move as poll's
+-- ends by itself); a poll error is raised as poll's error table (name, message, and for a record
+-- that failed topic/partition/offset), which prints as "poll: NAME: message". Positions move as poll's
 -- do, a whole poll at a time: after breaking out of the loop at `msg`, the records of that poll
 -- not yet returned are skipped unless the partitions are sought back (seek to msg.offset + 1).
 function Consumer:messages(timeout_ms)
@@ -470,12 +560,40 @@ function Consumer:messages(timeout_ms)
     i = i + 1
     while batch[i] == nil do
       local recs, err = self:poll(wait < 0 and 1000 or wait)
-      if not recs then error(("poll: %s: %s"):format(err.name, err.message), 2) end
+      -- the error table itself (its fields say which record failed), printing as "poll: NAME: message"
+      if not recs then error(setmetatable(err, poll_error_mt), 2) end
       if #recs == 0 and wait >= 0 then return nil end
       batch, i = recs, 1
     end
     return batch[i]
   end
+end
+
+-- pause{ {topic =, partition =}, ... } / resume{ ... } -> true | nil, err (NOT_ASSIGNED)
+function Consumer:pause(list)
+  if not self.ptr then return closed() end
+  local a, n = tp_array(list)
+  if C.moonlog_consumer_pause(self.ptr, a, n, self.e) ~= 0 then return nil, errtable(self.e) end
+  return true
+end
+
+function Consumer:resume(list)
+  if not self.ptr then return closed() end
+  local a, n = tp_array(list)
+  if C.moonlog_consumer_resume(self.ptr, a, n, self.e) ~= 0 then return nil, errtable(self.e) end
+  return true
+end
+
+-- paused() -> { {topic =, partition =}, ... }
+function Consumer:paused()
+  if not self.ptr then return closed() end
+  local n = C.moonlog_consumer_paused(self.ptr, nil, 0, self.e)
+  if n < 0 then return nil, errtable(self.e) end
+  local a = ffi.new("moonlog_topic_partition[?]", n + 1)
+  n = C.moonlog_consumer_paused(self.ptr, a, n, self.e)
+  local out = {}
+  for i = 0, n - 1 do out[#out + 1] = { topic = ffi.string(a[i].topic), partition = a[i].partition } end
+  return out
 end
 
 function Consumer:seek(topic, partition, offset)
@@ -524,17 +642,24 @@ end
 function Consumer:commit_sync(list, timeout_ms)
   if not self.ptr then return closed() end
   local a, n = tpo_array(list)
-  if C.moonlog_consumer_commit_sync(self.ptr, a, n, timeout_ms or 60000, self.e) ~= 0 then
-    return nil, errtable(self.e)
-  end
+  local rc = C.moonlog_consumer_commit_sync(self.ptr, a, n, timeout_ms or 60000, self.e)
+  local err = rc ~= 0 and errtable(self.e) or nil
+  self:_commit_callbacks()
+  if err then return nil, err end
   return true
 end
 
--- commit_async([list]) -> true | nil, err: sent in order, not retried, outcome not reported
-function Consumer:commit_async(list)
+-- commit_async([list][, callback(err, offsets)]) -> true | nil, err: sent in order, never
+-- retried; the callback runs inside a later poll, commit_sync, committed or close of this
+-- consumer, in commit order (offsets: what was committed; err nil on success).
+function Consumer:commit_async(list, callback)
   if not self.ptr then return closed() end
   local a, n = tpo_array(list)
-  if C.moonlog_consumer_commit_async(self.ptr, a, n, nil, nil, self.e) ~= 0 then return nil, errtable(self.e) end
+  if C.moonlog_consumer_commit_async(self.ptr, a, n, C.moonlog_commit_queue_cb, self.queue, self.e) ~= 0 then
+    return nil, errtable(self.e)
+  end
+  self.async_tail = self.async_tail + 1
+  self.async[self.async_tail] = callback or false
   return true
 end
 
@@ -543,9 +668,10 @@ function Consumer:committed(list, timeout_ms)
   if not self.ptr then return closed() end
   local a, n = tp_array(list)
   local offs = ffi.new("int64_t[?]", n + 1)
-  if C.moonlog_consumer_committed(self.ptr, a, n, offs, timeout_ms or 60000, self.e) ~= 0 then
-    return nil, errtable(self.e)
-  end
+  local rc = C.moonlog_consumer_committed(self.ptr, a, n, offs, timeout_ms or 60000, self.e)
+  local err = rc ~= 0 and errtable(self.e) or nil
+  self:_commit_callbacks()
+  if err then return nil, err end
   local out = {}
   for i = 1, n do out[i] = offs[i - 1] end
   return out
@@ -561,7 +687,13 @@ function Consumer:close()
   local ptr = ffi.gc(self.ptr, nil)
   self.ptr = nil
   -- the consumer is freed even when the final commit failed
-  if C.moonlog_consumer_close(ptr, self.e) ~= 0 then return nil, errtable(self.e) end
+  local rc = C.moonlog_consumer_close(ptr, self.e)
+  local err = rc ~= 0 and errtable(self.e) or nil
+  local ok, cb_err = pcall(self._commit_callbacks, self) -- the queue outlives the consumer
+  C.moonlog_commit_queue_free(self.queue)
+  self.queue = nil
+  if not ok then error(cb_err, 0) end -- a callback's error, once the queue is freed
+  if err then return nil, err end
   return true
 end
 

@@ -38,6 +38,7 @@ struct moonlog_plugin {
     int unsafe;
     int64_t timeout_ms;
     char **config; /* key, value, ..., NULL: moonlog.config in the plugin */
+    unsigned defined; /* bit i: kind_fns[kind][i] is defined (as of the last valid load) */
 
     pthread_mutex_t mu; /* source, file signature, user counters */
     char *source;
@@ -340,7 +341,8 @@ static int load_chunk(lua_State *L, int ref_env_maker, moonlog_plugin *pl, const
 }
 
 /* Compiles and checks a source in a scratch state that is thrown away. */
-static int check_in_scratch(moonlog_plugin *pl, const char *src, size_t len, char *msg, size_t msgsz) {
+static int check_in_scratch(moonlog_plugin *pl, const char *src, size_t len, unsigned *defined, char *msg,
+                            size_t msgsz) {
     int ref;
     lua_State *L = new_state(&ref);
     if (!L) {
@@ -348,6 +350,12 @@ static int check_in_scratch(moonlog_plugin *pl, const char *src, size_t len, cha
         return -1;
     }
     int rc = load_chunk(L, ref, pl, src, len, msg, msgsz);
+    *defined = 0;
+    for (int i = 0; rc == 0 && i < 3 && kind_fns[pl->kind][i]; i++) {
+        lua_getfield(L, -1, kind_fns[pl->kind][i]);
+        if (lua_isfunction(L, -1)) *defined |= 1u << i;
+        lua_pop(L, 1);
+    }
     lua_close(L);
     return rc;
 }
@@ -652,6 +660,80 @@ int ml_plugin_serialize(moonlog_plugin *pl, const char *topic, const void *value
     return 0;
 }
 
+/* Lua's own number formatting keeps 14 digits: integers are written whole, others so that
+ * reading the text back gives the same double. */
+static void push_number_text(lua_State *L, lua_Number v) {
+    char buf[40];
+    if (v == (lua_Number)(int64_t)v && v > -9007199254740992.0 && v < 9007199254740992.0)
+        snprintf(buf, sizeof buf, "%lld", (long long)v);
+    else snprintf(buf, sizeof buf, "%.17g", v);
+    lua_pushstring(L, buf);
+}
+
+int ml_plugin_deserialize(moonlog_plugin *pl, const char *topic, const void *bytes, int32_t len,
+                          const moonlog_header *headers, int32_t n_headers, const uint8_t **out, int32_t *out_len,
+                          int *type, moonlog_error *err) {
+    ml_lua_tls *t = tls_get();
+    if (!t) return ml_error_set(err, MOONLOG_ERR_DESERIALIZATION, "cannot create a LuaJIT state");
+    ml_lua_entry *e = entry_get(t, pl, err, MOONLOG_ERR_DESERIALIZATION);
+    if (!e) return MOONLOG_ERR_DESERIALIZATION;
+    if (e->ref_fn[1] == LUA_NOREF)
+        return ml_error_set(err, MOONLOG_ERR_DESERIALIZATION, "%s %s (%s): defines no deserialize function",
+                            kind_names[pl->kind], pl->name, pl->path);
+    lua_State *L = t->L;
+    /* the bytes stay below the call, so that a result that is the same string is told apart
+     * and the caller keeps its own copy (bytes, string: the common case) */
+    if (bytes) lua_pushlstring(L, bytes, (size_t)(len < 0 ? 0 : len));
+    else lua_pushnil(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_fn[1]);
+    lua_pushstring(L, topic);
+    lua_pushvalue(L, STACK_BASE + 1);
+    push_headers(L, headers, n_headers);
+    if (pcall_limited(t, pl, 3, 1) != 0) return call_failed(t, pl, "deserialize", MOONLOG_ERR_DESERIALIZATION, err);
+    int ty = lua_type(L, -1);
+    *type = MOONLOG_VALUE_BYTES;
+    if (bytes && lua_rawequal(L, -1, STACK_BASE + 1)) {
+        *out = bytes;
+        *out_len = len;
+        lua_settop(L, STACK_BASE);
+        return 0;
+    }
+    if (ty == LUA_TNIL) {
+        *out = NULL;
+        *out_len = -1;
+        lua_settop(L, STACK_BASE);
+        return 0;
+    }
+    if (ty == LUA_TNUMBER) {
+        *type = MOONLOG_VALUE_NUMBER;
+        push_number_text(L, lua_tonumber(L, -1));
+    } else if (ty == LUA_TBOOLEAN) {
+        *type = MOONLOG_VALUE_BOOLEAN;
+        lua_pushstring(L, lua_toboolean(L, -1) ? "true" : "false");
+    } else if (ty != LUA_TSTRING) {
+        return bad_result(t, pl, MOONLOG_ERR_DESERIALIZATION, err,
+                          "deserialize returned a %s, not a string, number, boolean or nil", luaL_typename(L, -1));
+    }
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    if (n > INT32_MAX) return bad_result(t, pl, MOONLOG_ERR_DESERIALIZATION, err, "deserialize returned %zu bytes", n);
+    *out = (const uint8_t *)s;
+    *out_len = (int32_t)n;
+    /* Keep the string alive until the next call on this thread. */
+    lua_rawseti(L, LUA_REGISTRYINDEX, t->ref_anchor);
+    lua_settop(L, STACK_BASE);
+    return 0;
+}
+
+int ml_plugin_defines(moonlog_plugin *pl, const char *fn) {
+    int yes = 0;
+    pthread_mutex_lock(&pl->mu);
+    for (int i = 0; i < 3 && kind_fns[pl->kind][i]; i++)
+        if (strcmp(kind_fns[pl->kind][i], fn) == 0) yes = (pl->defined >> i) & 1;
+    pthread_mutex_unlock(&pl->mu);
+    return yes;
+}
+
 int moonlog_plugin_retry(moonlog_plugin *pl, int attempt, int error_code, int64_t elapsed_ms, const char *topic,
                          int32_t partition, int64_t *retry_after_ms, moonlog_error *err) {
     if (pl->kind != ML_PLUGIN_RETRY_POLICY)
@@ -769,7 +851,7 @@ int moonlog_plugin_open(const char *kind, const char *name, const moonlog_plugin
     }
     char msg[512];
     if (!pl->path || !pl->name || read_file(path, &pl->source, &pl->source_len, &pl->st, msg, sizeof msg) != 0 ||
-        check_in_scratch(pl, pl->source, pl->source_len, msg, sizeof msg) != 0) {
+        check_in_scratch(pl, pl->source, pl->source_len, &pl->defined, msg, sizeof msg) != 0) {
         ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "%s %s: %s", kind, name, pl->path ? msg : "out of memory");
         moonlog_plugin_close(pl);
         return MOONLOG_ERR_INVALID_CONFIG;
@@ -825,7 +907,8 @@ int moonlog_plugin_reload_check(moonlog_plugin *pl, moonlog_error *err) {
     size_t len;
     char msg[512];
     int rc = read_file(pl->path, &src, &len, &st, msg, sizeof msg);
-    if (rc == 0 && check_in_scratch(pl, src, len, msg, sizeof msg) != 0) {
+    unsigned defined = 0;
+    if (rc == 0 && check_in_scratch(pl, src, len, &defined, msg, sizeof msg) != 0) {
         free(src);
         rc = -1;
     }
@@ -835,6 +918,7 @@ int moonlog_plugin_reload_check(moonlog_plugin *pl, moonlog_error *err) {
         free(pl->source);
         pl->source = src;
         pl->source_len = len;
+        pl->defined = defined;
         atomic_fetch_add(&pl->generation, 1);
     }
     pthread_mutex_unlock(&pl->mu);
@@ -896,6 +980,24 @@ int moonlog_plugin_serialize(moonlog_plugin *pl, const char *topic, const void *
     if (*out_len >= 0) {
         *out = malloc((size_t)*out_len + 1);
         if (!*out) return ml_error_set(err, MOONLOG_ERR_SERIALIZATION, "out of memory");
+        memcpy(*out, p, (size_t)*out_len);
+    }
+    return 0;
+}
+
+int moonlog_plugin_deserialize(moonlog_plugin *pl, const char *topic, const void *bytes, int32_t len, void **out,
+                               int32_t *out_len, int32_t *type, moonlog_error *err) {
+    if (pl->kind != ML_PLUGIN_SERIALIZER)
+        return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "%s is not a serializer", pl->name);
+    const uint8_t *p;
+    int ty;
+    int rc = ml_plugin_deserialize(pl, topic, bytes, len, NULL, 0, &p, out_len, &ty, err);
+    if (rc != 0) return rc;
+    *type = ty;
+    *out = NULL;
+    if (*out_len >= 0) {
+        *out = malloc((size_t)*out_len + 1);
+        if (!*out) return ml_error_set(err, MOONLOG_ERR_DESERIALIZATION, "out of memory");
         memcpy(*out, p, (size_t)*out_len);
     }
     return 0;

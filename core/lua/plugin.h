@@ -44,4 +44,16 @@ int ml_plugin_serialize(moonlog_plugin *pl, const char *topic, const void *value
                         const moonlog_header *headers, int32_t n_headers, const uint8_t **out, int32_t *out_len,
                         moonlog_error *err);
 
+/* deserialize (the consumer, on the application's thread): 0 with *out pointing at the result
+ * as bytes (*out_len -1 = nil), valid until the next plugin call on this thread, and *type the
+ * MOONLOG_VALUE_* it had in Lua (a number or boolean comes as its text); *out is `bytes`
+ * itself when the plugin returned the bytes it was given unchanged; otherwise
+ * MOONLOG_ERR_DESERIALIZATION / MOONLOG_ERR_PLUGIN_TIMEOUT naming the plugin and line. */
+int ml_plugin_deserialize(moonlog_plugin *pl, const char *topic, const void *bytes, int32_t len,
+                          const moonlog_header *headers, int32_t n_headers, const uint8_t **out, int32_t *out_len,
+                          int *type, moonlog_error *err);
+
+/* 1 when the plugin's last valid load defined the function `fn` of its kind. */
+int ml_plugin_defines(moonlog_plugin *pl, const char *fn);
+
 #endif

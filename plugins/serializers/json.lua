@@ -1,7 +1,8 @@
 -- json: JSON text. A value given as a string must be one JSON document (it is checked and sent
 -- as given, without the surrounding blanks); a Lua table, number, boolean is encoded (arrays are
 -- tables with keys 1..n; an empty table is encoded as {}). Anything else fails the record.
--- deserialize decodes nothing: it checks the bytes are JSON and returns them as text.
+-- deserialize decodes nothing: it checks the bytes are one JSON document and returns them as
+-- text (a table could not leave the plugin's state: see HOOKS.md); anything else fails the record.
 local find, sub, byte, format, concat = string.find, string.sub, string.byte, string.format, table.concat
 
 local check_value
@@ -66,14 +67,14 @@ function check_value(s, i)
   return nil, "unexpected " .. (c == "" and "end" or "'" .. c .. "'")
 end
 
-local function check(s)
+local function check(s, who)
   local i = skip(s, 1)
   local j, err = check_value(s, i)
   if j then
     local k = skip(s, j)
     if k <= #s then j, err = nil, "text after the document" else return sub(s, i, j - 1) end
   end
-  error("json serializer: not JSON (" .. err .. ")")
+  error("json " .. who .. ": not JSON (" .. err .. ")")
 end
 
 local encode
@@ -111,11 +112,11 @@ return {
   kind = "serializer",
   serialize = function(topic, value, headers)
     if value == nil then return nil end
-    if type(value) == "string" then return check(value) end
+    if type(value) == "string" then return check(value, "serializer") end
     return encode(value, 0)
   end,
   deserialize = function(topic, bytes, headers)
     if bytes == nil then return nil end
-    return check(bytes)
+    return check(bytes, "deserializer")
   end,
 }

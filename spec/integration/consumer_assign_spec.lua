@@ -141,6 +141,19 @@ describe("consumer (assign) against moonlogd", function()
     assert(c:close())
   end)
 
+  it("fetches a partition assigned later at once, not at the next metadata.max.age.ms", function()
+    kcat_produce("later", 0, 0, 9)
+    kcat_produce("later", 2, 0, 9)
+    local c = consumer { ["metadata.max.age.ms"] = "600000" }
+    assert(c:assign { { topic = "later", partition = 0 } })
+    assert.are.equal(10, #read(c, 10))
+    assert(c:assign { { topic = "later", partition = 0 }, { topic = "later", partition = 2 } })
+    local got = read(c, 10, 10)
+    assert.are.equal(2, got[1].partition)
+    assert.are.equal(10, #got)
+    assert(c:close())
+  end)
+
   it("names the key and the value of a bad configuration", function()
     local _, err = moonlog.consumer { ["bootstrap.servers"] = b.bootstrap, ["no.such.key"] = "1" }
     assert.are.equal("INVALID_CONFIG", err.name)

@@ -97,6 +97,77 @@ describe("consumer commits against moonlogd", function()
     assert(c:close())
   end)
 
+  it("commit_async calls back in commit order inside a later poll, commit_sync, committed or close", function()
+    produce("async-cb", 0, 0, 19)
+    local c = consumer { ["group.id"] = "g-async-cb", ["enable.auto.commit"] = "false" }
+    assert(c:assign { { topic = "async-cb", partition = 0 } })
+    local calls = {}
+    local function cb(tag)
+      return function(err, offsets) calls[#calls + 1] = { tag = tag, err = err, offsets = offsets } end
+    end
+    for i = 1, 5 do assert(c:commit_async({ { topic = "async-cb", partition = 0, offset = i } }, cb(i))) end
+    assert.are.equal(0, #calls) -- never from inside commit_async
+    assert(c:commit_async { { topic = "async-cb", partition = 0, offset = 6 } }) -- no callback: skipped in order
+    assert(c:commit_sync { { topic = "async-cb", partition = 0, offset = 7 } })
+    assert.are.equal(5, #calls)
+    for i, call in ipairs(calls) do
+      assert.are.equal(i, call.tag)
+      assert.is_nil(call.err)
+      assert.are.same({ { topic = "async-cb", partition = 0, offset = call.offsets[1].offset } }, call.offsets)
+      assert.are.equal(i, tonumber(call.offsets[1].offset))
+    end
+    -- the positions (no list): reported with the offsets that were committed, in a later poll
+    local got = read(c, 20)
+    assert.are.equal(20, #got)
+    assert(c:commit_async(nil, cb("positions")))
+    process.wait_for("the positions' callback", 10, function()
+      assert(c:poll(50))
+      return #calls == 6
+    end)
+    assert.are.equal("positions", calls[6].tag)
+    assert.is_nil(calls[6].err)
+    assert.are.equal(20, tonumber(calls[6].offsets[1].offset))
+    assert.are.equal(20, tonumber(assert(c:committed { { topic = "async-cb", partition = 0 } })[1]))
+    -- committed() delivers too, and close delivers what is still outstanding
+    assert(c:commit_async({ { topic = "async-cb", partition = 0, offset = 15 } }, cb("before committed")))
+    assert.are.equal(15, tonumber(assert(c:committed { { topic = "async-cb", partition = 0 } })[1]))
+    assert.are.equal("before committed", calls[7].tag)
+    assert(c:commit_async({ { topic = "async-cb", partition = 0, offset = 18 } }, cb("before close")))
+    assert(c:close())
+    assert.are.equal(8, #calls)
+    assert.are.equal("before close", calls[8].tag)
+    assert.is_nil(calls[8].err)
+    c = consumer { ["group.id"] = "g-async-cb" }
+    assert.are.equal(18, tonumber(assert(c:committed { { topic = "async-cb", partition = 0 } })[1]))
+    assert(c:close())
+  end)
+
+  it("close reports, in order, the commit_async calls the coordinator never answered", function()
+    produce("unanswered", 0, 0, 4)
+    local c = consumer { ["group.id"] = "g-unanswered", ["enable.auto.commit"] = "false",
+                         ["request.timeout.ms"] = "1000" }
+    assert(c:assign { { topic = "unanswered", partition = 0 } })
+    assert(c:commit_sync { { topic = "unanswered", partition = 0, offset = 1 } })
+    local calls = {}
+    b.proc:signal(process.SIGSTOP) -- the coordinator stops answering (its socket still accepts)
+    local ok, err = pcall(function()
+      for i = 2, 4 do
+        assert(c:commit_async({ { topic = "unanswered", partition = 0, offset = i } }, function(e, offsets)
+          calls[#calls + 1] = { offset = tonumber(offsets[1].offset), err = e }
+        end))
+      end
+      assert(c:close())
+    end)
+    b.proc:signal(process.SIGCONT)
+    assert(ok, err)
+    assert.are.same({ 2, 3, 4 }, { calls[1].offset, calls[2].offset, calls[3].offset })
+    assert.are.equal(3, #calls)
+    for _, call in ipairs(calls) do assert.is_not_nil(call.err) end
+    -- the one in flight timed out; those never sent are CLOSED
+    assert.are.equal("CLOSED", calls[3].err.name)
+    assert.truthy(calls[3].err.message:find("closed before the coordinator answered", 1, true), calls[3].err.message)
+  end)
+
   it("refuses commits without group.id", function()
     local c = consumer()
     local ok, err = c:commit_sync()

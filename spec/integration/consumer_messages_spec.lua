@@ -55,4 +55,25 @@ describe("consumer:messages()", function()
     assert.truthy(tostring(err):find("poll: NO_OFFSET", 1, true), tostring(err))
     assert(c:close())
   end)
+
+  it("raises poll's error table: a record that fails to deserialize, with its offset", function()
+    local file = os.tmpname()
+    process.write_file(file, '{"ok": 1}\nnot json\n{"ok": 3}\n')
+    local ok, msg = process.sh("kcat -P -b " .. b.bootstrap .. " -t iter-bad -p 0 < " .. file)
+    os.remove(file)
+    assert(ok, msg)
+    local c = consumer { ["value.deserializer"] = "json", ["max.poll.records"] = "7" }
+    assert(c:assign { { topic = "iter-bad", partition = 0 } })
+    local got = {}
+    local err
+    ok, err = pcall(function()
+      for m in c:messages(2000) do got[#got + 1] = m.value end
+    end)
+    assert.is_false(ok)
+    assert.are.equal("DESERIALIZATION", err.name)
+    assert.are.equal(1, tonumber(err.offset))
+    assert.truthy(tostring(err):find("poll: DESERIALIZATION", 1, true), tostring(err))
+    assert.are.same({ '{"ok": 1}' }, got)
+    assert(c:close())
+  end)
 end)

@@ -23,7 +23,7 @@ function M.start(opts)
   return b
 end
 
-function Broker:launch()
+function Broker:argv()
   local argv = { M.moonlogd,
     "--override", "listeners=PLAINTEXT://127.0.0.1:" .. self.port,
     "--override", "log.dirs=" .. self.dir .. "/data" }
@@ -31,7 +31,24 @@ function Broker:launch()
     argv[#argv + 1] = "--override"
     argv[#argv + 1] = k .. "=" .. v
   end
+  return argv
+end
+
+function Broker:launch()
+  self.proc = process.spawn { argv = self:argv(), stdout = self.log .. ".out", stderr = self.log }
+  self:wait_listening()
+end
+
+-- After stop_process(): starts the broker again on the same port and data `delay_s` seconds
+-- from now, without waiting, so that a spec can be blocked in a client call (retrying) while the
+-- broker is away; wait_listening() then waits for it (the shell execs into moonlogd).
+function Broker:launch_after(delay_s)
+  local argv = { "sh", "-c", 'sleep "$0" && exec "$@"', tostring(delay_s) }
+  for _, a in ipairs(self:argv()) do argv[#argv + 1] = a end
   self.proc = process.spawn { argv = argv, stdout = self.log .. ".out", stderr = self.log }
+end
+
+function Broker:wait_listening()
   local port = process.wait_for("moonlogd to listen (log " .. self.log .. ")", 20, function()
     local st = self.proc:poll()
     if st ~= nil then

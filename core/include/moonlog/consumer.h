@@ -21,9 +21,13 @@
  * When the application does not call poll for max.poll.interval.ms, the member leaves the group
  * (its partitions go to the others, nothing is committed for it) and the next poll rejoins.
  *
+ * key.deserializer and value.deserializer name serializer-kind Lua plugins whose deserialize
+ * runs in poll, on the application's thread (core/lua/HOOKS.md). pause/resume stop and restart
+ * fetching and returning a partition's records without losing its position.
+ *
  * Not in this increment, and therefore absent from this header: subscription by pattern, Lua
  * assignors and other strategies (partition.assignment.strategy), rebalance listeners,
- * group.instance.id, pause/resume, deserializer plugins.
+ * group.instance.id.
  *
  * Threads: a consumer is used from one thread. The first call after moonlog_consumer_new fixes
  * that thread; a call from any other thread fails with MOONLOG_ERR_WRONG_THREAD and does nothing
@@ -47,7 +51,12 @@ enum moonlog_consumer_errcode {
     MOONLOG_ERR_WRONG_THREAD = -120, /* a consumer called from a second thread */
     MOONLOG_ERR_NO_OFFSET = -121,    /* auto.offset.reset=none and no position for a partition */
     MOONLOG_ERR_NOT_ASSIGNED = -122, /* seek/position of a partition not assigned */
+    MOONLOG_ERR_DESERIALIZATION = -123, /* a deserializer failed or returned a bad value (one record) */
 };
+
+/* What a deserializer returned, for bindings that can give the value back its type: the record
+ * carries bytes either way (a number as its decimal text, a boolean as "true" or "false"). */
+enum moonlog_value_type { MOONLOG_VALUE_BYTES = 0, MOONLOG_VALUE_NUMBER = 1, MOONLOG_VALUE_BOOLEAN = 2 };
 
 /* ---- Configuration ---------------------------------------------------------------------- */
 
@@ -71,7 +80,13 @@ moonlog_consumer_config *moonlog_consumer_config_new(void);
  *   fetch.max.wait.ms          >= 0                         500
  *   fetch.max.bytes            >= 0                         52428800
  *   max.partition.fetch.bytes  >= 0                         1048576
- *   key.deserializer, value.deserializer   bytes            bytes (plugins are a later increment)
+ *   key.deserializer, value.deserializer   NAME | PATH      bytes: a serializer-kind plugin whose
+ *                              deserialize (HOOKS.md) turns the record's bytes into its value
+ *   plugin.path                dirs separated by ':'        "": where plugins are looked up first
+ *   plugin.unsafe              true | false                 false: plugins see the whole Lua library
+ *   plugin.timeout.ms          >= 0                         0: longest a plugin call may run
+ *   plugin.reload.interval.ms  >= 0                         1000: poll checks the deserializers'
+ *                              files this often and installs a valid new version; 0 = never
  *   isolation.level            read_uncommitted             read_uncommitted (read_committed later)
  *   request.timeout.ms         >= 1                         30000
  *   retry.backoff.ms           >= 0                         100
@@ -91,7 +106,8 @@ typedef struct moonlog_topic_partition {
     int32_t partition;
 } moonlog_topic_partition;
 
-/* A consumed record. Every pointer stays valid until the next poll or close of its consumer. */
+/* A consumed record. Every pointer stays valid until the next poll or close of its consumer.
+ * With a deserializer, key/value are what it returned (as bytes; see key_type/value_type). */
 typedef struct moonlog_consumer_record {
     const char *topic;
     int32_t partition;
@@ -104,6 +120,8 @@ typedef struct moonlog_consumer_record {
     int32_t value_len;
     const moonlog_header *headers; /* keys NUL-terminated; a null value is NULL with value_len -1 */
     int32_t n_headers;
+    int32_t key_type;       /* MOONLOG_VALUE_*: BYTES unless a deserializer returned a number or boolean */
+    int32_t value_type;
 } moonlog_consumer_record;
 
 /* An offset to commit, or a committed one (-1: none). */
@@ -150,9 +168,28 @@ int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *
  * an error code (with *count 0) for the whole call: NO_OFFSET (auto.offset.reset=none), a
  * partition error the broker reported (a Kafka code such as OFFSET_OUT_OF_RANGE with reset
  * none, UNKNOWN_TOPIC_OR_PARTITION), CORRUPT_MESSAGE. Each partition error is reported once.
- * OFFSET_OUT_OF_RANGE with earliest or latest is handled by resetting, as Kafka does. */
+ * OFFSET_OUT_OF_RANGE with earliest or latest is handled by resetting, as Kafka does.
+ * DESERIALIZATION (as Java's RecordDeserializationException): a deserializer failed on a record;
+ * the message names the partition, the offset, the plugin and its line. The records before it
+ * are returned first (by this poll), the partition's position stays AT the bad record, and every
+ * poll fails the same way until the application seeks past it (moonlog_consumer_failed_record
+ * tells which). Paused partitions return no records (see pause). */
 int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog_consumer_record **out,
                           int32_t *count, moonlog_error *err);
+
+/* After poll failed with DESERIALIZATION: the record's partition and offset (topic valid until
+ * the next poll), returning 1; 0 when the last poll did not fail on a record. */
+int moonlog_consumer_failed_record(moonlog_consumer *c, moonlog_topic_partition_offset *out);
+
+/* Pauses `n` assigned partitions (as Java's pause): they are no longer fetched and poll returns
+ * none of their records; records fetched before the pause stay buffered and come after resume;
+ * positions do not move. NOT_ASSIGNED (and nothing paused) when one is not assigned. A
+ * partition given up (assign without it, a rebalance) loses its pause; one kept stays paused. */
+int moonlog_consumer_pause(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
+/* Resumes paused partitions (resuming one not paused does nothing; not assigned: NOT_ASSIGNED). */
+int moonlog_consumer_resume(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
+/* The paused partitions, as moonlog_consumer_assignment lists the assigned ones. */
+int moonlog_consumer_paused(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err);
 
 /* Sets the next offset poll returns for an assigned partition; records already fetched for it
  * are dropped. */
@@ -182,21 +219,46 @@ int moonlog_consumer_position(moonlog_consumer *c, const char *topic, int32_t pa
 int moonlog_consumer_commit_sync(moonlog_consumer *c, const moonlog_topic_partition_offset *offsets, int n,
                                  int64_t timeout_ms, moonlog_error *err);
 /* The same without waiting and without retrying: `cb` (may be NULL) is called once with the
- * outcome on this thread, inside a later poll, commit_sync, committed or close, in commit order. */
+ * outcome on this thread, inside a later poll, commit_sync, committed or close, in commit order.
+ * A commit the coordinator has not answered when close gives up (request.timeout.ms) is
+ * reported by close with MOONLOG_ERR_CLOSED. */
 int moonlog_consumer_commit_async(moonlog_consumer *c, const moonlog_topic_partition_offset *offsets, int n,
                                   moonlog_commit_cb cb, void *opaque, moonlog_error *err);
+/* A queue of commit_async outcomes, for bindings that must not be called back from C (LuaJIT:
+ * a callback into Lua from C that was called by compiled code aborts). Pass
+ * moonlog_commit_queue_cb as commit_async's `cb` with the queue as `opaque`: each outcome is
+ * queued, in commit order, when the callback would have run, and the binding takes them after
+ * its poll, commit_sync, committed or close returned. A queue is used from the consumer's thread
+ * only and may outlive the consumer (outcomes delivered by close stay readable). */
+typedef struct moonlog_commit_queue moonlog_commit_queue;
+typedef struct moonlog_commit_outcome {
+    const moonlog_topic_partition_offset *offsets; /* what was committed (topics owned by the queue) */
+    int n;
+    moonlog_error error; /* error.code 0: committed */
+} moonlog_commit_outcome;
+moonlog_commit_queue *moonlog_commit_queue_new(void);
+void moonlog_commit_queue_cb(const moonlog_topic_partition_offset *offsets, int n, const moonlog_error *err,
+                             void *queue);
+/* Moves up to `max` outcomes, oldest first, into `out` (valid until the next take or free);
+ * returns how many. */
+int moonlog_commit_queue_take(moonlog_commit_queue *q, moonlog_commit_outcome *out, int max);
+void moonlog_commit_queue_free(moonlog_commit_queue *q);
+
 /* The group's committed offsets of `n` partitions (assigned or not) into offsets[i]; -1 where
  * none was committed. Retries as commit_sync does, up to timeout_ms. */
 int moonlog_consumer_committed(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, int64_t *offsets,
                                int64_t timeout_ms, moonlog_error *err);
 
 /* With group.id and enable.auto.commit, commits the positions (waiting up to request.timeout.ms),
- * lets earlier commit_async calls complete and calls their callbacks; then stops the I/O thread
+ * lets earlier commit_async calls complete (up to request.timeout.ms more) and calls their
+ * callbacks, CLOSED for those still unanswered; then stops the I/O thread
  * and frees the consumer (and the records of the last poll). Returns the final commit's error,
  * if any: the consumer is freed either way. */
 int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err);
 
-/* Counters: records.consumed (returned by poll), fetches.sent, bytes.fetched. -1 when unknown. */
+/* Counters: records.consumed (returned by poll), fetches.sent, bytes.fetched, and the
+ * deserializers' plugin.errors, plugin.timeouts, plugin.reloads, plugin.reload.failures.
+ * -1 when unknown. */
 int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name);
 
 #ifdef __cplusplus

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "moonlog/consumer.h" /* MOONLOG_VALUE_*, MOONLOG_ERR_DESERIALIZATION */
 #include "moonlog/producer.h"
 
 #ifdef __cplusplus
@@ -61,6 +62,10 @@ void moonlog_plugin_batch_full(moonlog_plugin *pl, const char *topic, int32_t pa
 /* serialize: `*out` is malloc'd (free with moonlog_free); *out_len -1 when the result is nil. */
 int moonlog_plugin_serialize(moonlog_plugin *pl, const char *topic, const void *value, int32_t value_len,
                              void **out, int32_t *out_len, moonlog_error *err);
+/* deserialize (HOOKS.md): `*out` is malloc'd (free with moonlog_free), *out_len -1 when the result
+ * is nil, *type the result's MOONLOG_VALUE_* (a number or boolean is given as its text). */
+int moonlog_plugin_deserialize(moonlog_plugin *pl, const char *topic, const void *bytes, int32_t len, void **out,
+                               int32_t *out_len, int32_t *type, moonlog_error *err);
 /* retry_policy: *retry_after_ms >= 0 to retry after that many ms, -1 to fail now. */
 int moonlog_plugin_retry(moonlog_plugin *pl, int attempt, int error_code, int64_t elapsed_ms, const char *topic,
                          int32_t partition, int64_t *retry_after_ms, moonlog_error *err);
