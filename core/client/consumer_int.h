@@ -75,6 +75,8 @@ struct ml_cnode {
     int16_t v_fetch, v_list_offsets, v_metadata;
     int16_t v_find_coordinator, v_offset_commit, v_offset_fetch; /* -1 when the broker has none */
     int16_t v_join_group, v_sync_group, v_heartbeat, v_leave_group;
+    /* the admin client's (admin.c reuses these connections) */
+    int16_t v_create_topics, v_delete_topics, v_create_partitions, v_list_groups, v_describe_groups, v_delete_groups;
     int32_t corr;
     int64_t failed_ms;
 };
