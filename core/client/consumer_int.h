@@ -53,6 +53,7 @@ typedef struct ml_ctp {
     int32_t leader;       /* -1 when unknown */
     int16_t error;        /* a Kafka error (or NO_OFFSET) to report at the next poll, 0 */
     int n_chunks;         /* chunks queued for this partition */
+    int64_t high_watermark; /* of the last Fetch response (0 before one): caught up at fetch_offset >= it */
 } ml_ctp;
 
 /* Records of one partition from one Fetch response, decoded and copied. */
