@@ -79,6 +79,16 @@ static int format_property(fmt *f, const char *kv) {
     return 0;
 }
 
+static const char *const value_options[] = {"--bootstrap-server", "--topic", "--group", "--offset", "--partition",
+                                            "--max-messages", "--timeout-ms", "--property", "--consumer-property",
+                                            "--consumer.config", "--key-deserializer", "--value-deserializer"};
+
+static int is_value_option(const char *a) {
+    for (size_t i = 0; i < sizeof value_options / sizeof *value_options; i++)
+        if (strcmp(a, value_options[i]) == 0) return 1;
+    return 0;
+}
+
 static int parse(copts *o, int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -88,6 +98,10 @@ static int parse(copts *o, int argc, char **argv) {
         }
         int64_t n;
         int rc = 0;
+        if (!is_value_option(a)) {
+            fprintf(stderr, "moonlog: unknown option %s\n", a);
+            return -1;
+        }
         const char *v = ml_cli_value(argc, argv, &i);
         if (!v) return -1;
         if (strcmp(a, "--bootstrap-server") == 0) o->bootstrap = v;
@@ -105,11 +119,7 @@ static int parse(copts *o, int argc, char **argv) {
             if (rc == 0 && strncmp(v, "auto.offset.reset=", 18) == 0) o->reset = v + 18;
         } else if (strcmp(a, "--consumer.config") == 0) rc = ml_cli_consumer_file(o->cfg, v);
         else if (strcmp(a, "--key-deserializer") == 0) rc = ml_cli_consumer_set(o->cfg, "key.deserializer", v);
-        else if (strcmp(a, "--value-deserializer") == 0) rc = ml_cli_consumer_set(o->cfg, "value.deserializer", v);
-        else {
-            fprintf(stderr, "moonlog: unknown option %s\n", a);
-            return -1;
-        }
+        else rc = ml_cli_consumer_set(o->cfg, "value.deserializer", v); /* --value-deserializer */
         if (rc != 0) return -1;
     }
     if (!o->topic) {

@@ -25,9 +25,22 @@ typedef struct pcopts {
     moonlog_consumer_config *cfg;
 } pcopts;
 
+static const char *const value_options[] = {"--bootstrap-server", "--broker-list", "--topic", "--group", "--messages",
+                                            "--timeout-ms", "--timeout", "--consumer-property", "--consumer.config"};
+
+static int is_value_option(const char *a) {
+    for (size_t i = 0; i < sizeof value_options / sizeof *value_options; i++)
+        if (strcmp(a, value_options[i]) == 0) return 1;
+    return 0;
+}
+
 static int parse(pcopts *o, int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
+        if (!is_value_option(a)) {
+            fprintf(stderr, "moonlog: unknown option %s\n", a);
+            return -1;
+        }
         const char *v = ml_cli_value(argc, argv, &i);
         if (!v) return -1;
         int rc = 0;
@@ -37,11 +50,7 @@ static int parse(pcopts *o, int argc, char **argv) {
         else if (strcmp(a, "--messages") == 0) rc = ml_cli_int(a, v, 1, INT64_MAX, &o->messages);
         else if (strcmp(a, "--timeout-ms") == 0 || strcmp(a, "--timeout") == 0) rc = ml_cli_int(a, v, 0, INT64_MAX, &o->timeout_ms);
         else if (strcmp(a, "--consumer-property") == 0) rc = ml_cli_consumer_kv(o->cfg, v);
-        else if (strcmp(a, "--consumer.config") == 0) rc = ml_cli_consumer_file(o->cfg, v);
-        else {
-            fprintf(stderr, "moonlog: unknown option %s\n", a);
-            return -1;
-        }
+        else rc = ml_cli_consumer_file(o->cfg, v); /* --consumer.config */
         if (rc != 0) return -1;
     }
     if (!o->topic || o->messages <= 0) {
