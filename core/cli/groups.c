@@ -2,7 +2,7 @@
  *
  *   moonlog groups [--bootstrap-server H:P] [--command-config FILE] ACTION
  *     --list
- *     --describe --group G [--members [--verbose]]
+ *     --describe --group G | --all-groups [--members [--verbose]]
  *     --delete --group G
  * --describe prints one row per partition the group committed or a member owns:
  *   GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
@@ -20,7 +20,7 @@
 enum { A_NONE, A_LIST, A_DESCRIBE, A_DELETE };
 
 typedef struct gopts {
-    int action, members, verbose;
+    int action, members, verbose, all;
     const char *bootstrap, *group;
     moonlog_consumer_config *cfg;
 } gopts;
@@ -43,6 +43,7 @@ static int parse(gopts *o, int argc, char **argv) {
         else if (strcmp(a, "--delete") == 0) rc = set_action(o, A_DELETE, a);
         else if (strcmp(a, "--members") == 0) o->members = 1;
         else if (strcmp(a, "--verbose") == 0) o->verbose = 1;
+        else if (strcmp(a, "--all-groups") == 0) o->all = 1;
         else if (strcmp(a, "--bootstrap-server") == 0 || strcmp(a, "--group") == 0 ||
                  strcmp(a, "--command-config") == 0) {
             const char *v = ml_cli_value(argc, argv, &i);
@@ -60,8 +61,8 @@ static int parse(gopts *o, int argc, char **argv) {
         fprintf(stderr, "moonlog: groups needs one of --list, --describe, --delete\n");
         return -1;
     }
-    if (o->action != A_LIST && !o->group) {
-        fprintf(stderr, "moonlog: --group is required\n");
+    if (o->action != A_LIST && !o->group && !(o->all && o->action == A_DESCRIBE)) {
+        fprintf(stderr, "moonlog: --group is required (or --all-groups with --describe)\n");
         return -1;
     }
     return ml_cli_consumer_set(o->cfg, "bootstrap.servers", o->bootstrap);
@@ -237,16 +238,16 @@ static int cmp_tp(const void *x, const void *y) {
     return c ? c : (a->partition < b->partition ? -1 : a->partition > b->partition);
 }
 
-static int describe(gopts *o, moonlog_admin *a) {
+static int describe(gopts *o, moonlog_admin *a, const char *group) {
     moonlog_group_info *g;
     moonlog_error e;
-    if (moonlog_admin_describe_group(a, o->group, &g, &e) != 0) {
+    if (moonlog_admin_describe_group(a, group, &g, &e) != 0) {
         fprintf(stderr, "moonlog: %s\n", e.message);
         return 1;
     }
     int rc;
     if (strcmp(g->state, "Dead") == 0 && g->n_committed == 0) {
-        fprintf(stderr, "moonlog: consumer group '%s' does not exist\n", o->group);
+        fprintf(stderr, "moonlog: consumer group '%s' does not exist\n", group);
         rc = 1;
     } else {
         for (int i = 0; i < g->n_members; i++)
@@ -255,6 +256,20 @@ static int describe(gopts *o, moonlog_admin *a) {
         rc = o->members ? describe_members(g, o->verbose) : describe_offsets(g, a);
     }
     moonlog_admin_group_info_free(g);
+    return rc;
+}
+
+/* --describe --all-groups: each listed group in turn. */
+static int describe_all(gopts *o, moonlog_admin *a) {
+    moonlog_group_list *l;
+    moonlog_error e;
+    if (moonlog_admin_list_groups(a, &l, &e) != 0) {
+        fprintf(stderr, "moonlog: %s\n", e.message);
+        return 1;
+    }
+    int rc = 0;
+    for (int i = 0; i < l->n; i++) rc |= describe(o, a, l->groups[i].group_id);
+    moonlog_admin_group_list_free(l);
     return rc;
 }
 
@@ -295,7 +310,9 @@ int ml_cli_groups(int argc, char **argv) {
         fprintf(stderr, "moonlog: %s\n", e.message);
         goto out;
     }
-    rc = o.action == A_LIST ? list(a) : o.action == A_DESCRIBE ? describe(&o, a) : delete_group(&o, a);
+    if (o.action == A_LIST) rc = list(a);
+    else if (o.action == A_DESCRIBE) rc = o.group ? describe(&o, a, o.group) : describe_all(&o, a);
+    else rc = delete_group(&o, a);
 out:
     moonlog_admin_close(a);
     moonlog_consumer_config_free(o.cfg);

@@ -96,9 +96,11 @@ int ml_admin_call(moonlog_admin *a, ml_cnode *n, int16_t key, int16_t v, int16_t
     size_t len;
     memset(resp, 0, sizeof *resp);
     ml_arena_init(&resp->arena, 8192);
+    int reused = n->corr > 1; /* more than its ApiVersions went over this connection */
     int rc = ml_cnode_request(a->c, n, key, v, v >= flex, body, &resp->frame, &p, &len);
-    if (rc != 0) {
-        /* an idle connection the broker closed: one fresh connection, at once */
+    if (rc != 0 && reused) {
+        /* an idle connection the broker closed (connections.max.idle.ms): once more on a fresh one;
+         * a fresh connection that fails is not retried, so a change is never sent twice by that */
         n->failed_ms = -1;
         if (ml_cnode_connect(a->c, n) == 0) rc = ml_cnode_request(a->c, n, key, v, v >= flex, body, &resp->frame, &p, &len);
     }

@@ -77,6 +77,10 @@ describe("moonlog groups", function()
     ok, listed, err = cli("groups --bootstrap-server BOOT --list")
     assert(ok, err)
     assert.truthy(listed:find("^lg\n") or listed:find("\nlg\n"), listed)
+    local all
+    ok, all, err = cli("groups --bootstrap-server BOOT --describe --all-groups")
+    assert(ok, err)
+    assert.truthy(all:find("\nlg +lag +1 +" .. by["lag-1"].current .. " +9 ", 1), all)
   end)
 
   it("--describe and --members show a live moonlog member and every partition it owns", function()
