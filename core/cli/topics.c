@@ -3,7 +3,7 @@
  *   moonlog topics [--bootstrap-server H:P] [--command-config FILE] ACTION
  *     --create --topic T [--partitions N] [--replication-factor R] [--config k=v]...
  *     --list [--exclude-internal]
- *     --describe [--topic T]...
+ *     --describe [--topic T]...              (partitions, leaders, replicas, isr; the topic's own configs)
  *     --delete --topic T...
  *     --alter --topic T --partitions N          (partitions can only be added)
  * Without --partitions or --replication-factor, create uses the broker's num.partitions and
@@ -148,9 +148,29 @@ static void print_ids(const char *label, const int32_t *ids, int32_t n) {
     for (int32_t i = 0; i < n; i++) printf("%s%" PRId32, i ? "," : "", ids[i]);
 }
 
-static void describe_one(const moonlog_topic_info *t) {
+/* The topic's own settings (not the broker's defaults), as kafka-topics shows them. */
+static int print_configs(moonlog_admin *a, const char *topic) {
+    moonlog_config_list *l;
+    moonlog_error e;
+    if (moonlog_admin_describe_topic_configs(a, topic, &l, &e) != 0) {
+        fprintf(stderr, "moonlog: %s\n", e.message);
+        return -1;
+    }
+    printf("\tConfigs: ");
+    int k = 0;
+    for (int i = 0; i < l->n; i++)
+        if (l->entries[i].source == MOONLOG_CONFIG_SOURCE_TOPIC)
+            printf("%s%s=%s", k++ ? "," : "", l->entries[i].name, l->entries[i].sensitive ? "<sensitive>" :
+                   l->entries[i].value ? l->entries[i].value : "null");
+    moonlog_admin_config_list_free(l);
+    return 0;
+}
+
+static int describe_one(moonlog_admin *a, const moonlog_topic_info *t) {
     int32_t rf = t->n_partitions ? t->partitions[0].n_replicas : 0;
-    printf("Topic: %s\tPartitionCount: %" PRId32 "\tReplicationFactor: %" PRId32 "\n", t->name, t->n_partitions, rf);
+    printf("Topic: %s\tPartitionCount: %" PRId32 "\tReplicationFactor: %" PRId32, t->name, t->n_partitions, rf);
+    int rc = print_configs(a, t->name);
+    printf("\n");
     for (int32_t j = 0; j < t->n_partitions; j++) {
         const moonlog_partition_info *p = &t->partitions[j];
         printf("\tTopic: %s\tPartition: %" PRId32 "\tLeader: ", t->name, p->partition);
@@ -161,6 +181,7 @@ static void describe_one(const moonlog_topic_info *t) {
         if (p->error) printf("\tError: %s", moonlog_err_name(p->error));
         printf("\n");
     }
+    return rc;
 }
 
 static int list_or_describe(topts *o, moonlog_admin *a) {
@@ -181,8 +202,8 @@ static int list_or_describe(topts *o, moonlog_admin *a) {
             continue;
         } else if (o->action == A_LIST) {
             printf("%s\n", t->name);
-        } else {
-            describe_one(t);
+        } else if (describe_one(a, t) != 0) {
+            rc = 1;
         }
     }
     moonlog_admin_topic_list_free(l);

@@ -23,6 +23,7 @@
 #include "proto/create_topics.h"
 #include "proto/delete_groups.h"
 #include "proto/delete_topics.h"
+#include "proto/describe_configs.h"
 #include "proto/describe_groups.h"
 #include "proto/list_groups.h"
 #include "proto/fetch.h"
@@ -178,6 +179,8 @@ static void pick_admin(ml_cnode *n, const ml_api_version *v) {
     else if (v->api_key == ML_API_LIST_GROUPS_KEY) n->v_list_groups = pick(v, ML_API_LIST_GROUPS_MAX, 0);
     else if (v->api_key == ML_API_DESCRIBE_GROUPS_KEY) n->v_describe_groups = pick(v, ML_API_DESCRIBE_GROUPS_MAX, 0);
     else if (v->api_key == ML_API_DELETE_GROUPS_KEY) n->v_delete_groups = pick(v, ML_API_DELETE_GROUPS_MAX, 0);
+    /* v1+: each entry's config_source */
+    else if (v->api_key == ML_API_DESCRIBE_CONFIGS_KEY) n->v_describe_configs = pick(v, ML_API_DESCRIBE_CONFIGS_MAX, 1);
 }
 
 static int negotiate(moonlog_consumer *c, ml_cnode *n, int16_t version) {
@@ -211,6 +214,7 @@ static int negotiate(moonlog_consumer *c, ml_cnode *n, int16_t version) {
     n->v_join_group = n->v_sync_group = n->v_heartbeat = n->v_leave_group = -1;
     n->v_create_topics = n->v_delete_topics = n->v_create_partitions = -1;
     n->v_list_groups = n->v_describe_groups = n->v_delete_groups = -1;
+    n->v_describe_configs = -1;
     for (int32_t i = 0; rc == 0 && m.error_code == 0 && i < m.n_api_keys; i++) {
         ml_api_version *v = &m.api_keys[i];
         if (v->api_key == ML_API_FETCH_KEY) n->v_fetch = pick(v, ML_API_FETCH_MAX, ML_API_FETCH_MIN);

@@ -78,6 +78,7 @@ struct ml_cnode {
     int16_t v_join_group, v_sync_group, v_heartbeat, v_leave_group;
     /* the admin client's (admin.c reuses these connections) */
     int16_t v_create_topics, v_delete_topics, v_create_partitions, v_list_groups, v_describe_groups, v_delete_groups;
+    int16_t v_describe_configs;
     int32_t corr;
     int64_t failed_ms;
 };

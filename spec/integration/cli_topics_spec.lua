@@ -43,7 +43,8 @@ describe("moonlog topics", function()
     assert.truthy(out:find("^orders\n") or out:find("\norders\n"), out)
     ok, out, err = topics("--describe --topic orders")
     assert(ok, err)
-    assert.truthy(out:find("Topic: orders\tPartitionCount: 3\tReplicationFactor: 1\n", 1, true), out)
+    assert.truthy(out:find("Topic: orders\tPartitionCount: 3\tReplicationFactor: 1\t" ..
+      "Configs: cleanup.policy=delete,retention.ms=3600000\n", 1, true), out)
     for p = 0, 2 do
       assert.truthy(out:find("\tTopic: orders\tPartition: " .. p .. "\tLeader: 0\tReplicas: 0\tIsr: 0\n", 1, true), out)
     end
@@ -54,6 +55,10 @@ describe("moonlog topics", function()
     assert(ok, err)
     assert.are.equal("Created topic defaults.\n", out)
     assert.are.equal(2, kcat_partitions("defaults"))
+    local out2
+    ok, out2, err = topics("--describe --topic defaults")
+    assert(ok, err)
+    assert.truthy(out2:find("Topic: defaults\tPartitionCount: 2\tReplicationFactor: 1\tConfigs: \n", 1, true), out2)
   end)
 
   it("refuses an existing topic, a bad partition count and a bad config, naming each", function()

@@ -82,6 +82,27 @@ int moonlog_admin_describe_topics(moonlog_admin *a, const char *const *topics, i
                                   moonlog_error *err);
 void moonlog_admin_topic_list_free(moonlog_topic_list *l);
 
+/* A topic's configuration (DescribeConfigs v1+): every entry the broker reports, sorted by name. */
+enum { MOONLOG_CONFIG_SOURCE_TOPIC = 1 }; /* Kafka's ConfigSource TOPIC_CONFIG: set on the topic itself */
+
+typedef struct moonlog_config_entry {
+    char *name;
+    char *value;    /* NULL when the broker hides it (sensitive) or it is null */
+    int source;     /* Kafka's ConfigSource: 1 topic, 4 static broker, 5 default, ... */
+    int read_only;
+    int sensitive;
+} moonlog_config_entry;
+
+typedef struct moonlog_config_list {
+    moonlog_config_entry *entries;
+    int n;
+} moonlog_config_list;
+
+/* UNKNOWN_TOPIC_OR_PARTITION for a topic that does not exist. Free with moonlog_admin_config_list_free. */
+int moonlog_admin_describe_topic_configs(moonlog_admin *a, const char *topic, moonlog_config_list **out,
+                                         moonlog_error *err);
+void moonlog_admin_config_list_free(moonlog_config_list *l);
+
 /* The log end offset (ListOffsets latest, the high watermark) of `n` partitions into ends[i],
  * asked of each partition's leader. A partition's failure fails the call, naming it. */
 int moonlog_admin_end_offsets(moonlog_admin *a, const moonlog_topic_partition *tps, int n, int64_t *ends,
