@@ -7,7 +7,8 @@
 #     broker each round (the page cache absorbs a round's writes, as it does for bursts);
 #   - kcat (librdkafka) producing and consuming through the same broker, as a client reference;
 #   - consumer groups (scripts/group_bench.lua): a 10-member rebalance and OffsetCommit throughput;
-#   - the producer: moonlog perf produce beside kcat, and with each shipped Lua partitioner.
+#   - the producer: moonlog perf produce beside kcat, and with each shipped Lua partitioner;
+#   - the consumer: moonlog perf consume beside kcat -C (scripts/bench_consume.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${MOONLOG_BUILD:-build}
@@ -37,6 +38,9 @@ start_broker() {
     for _ in $(seq 200); do grep -q "listening on" "$log" && break; sleep 0.05; done
     hp=127.0.0.1:$(sed -nE 's/.*listening on [^ ]*:([0-9]+).*/\1/p' "$log" | head -n 1)
 }
+
+# MOONLOG_BENCH=consume runs the consume section alone.
+if [ "${MOONLOG_BENCH:-}" = consume ]; then source scripts/bench_consume.sh; exit 0; fi
 
 # Loopback TCP bandwidth: iperf3 against itself on a free port.
 iport=$(( 20000 + RANDOM % 20000 ))
@@ -175,3 +179,5 @@ for c in rr random key_hash sticky consistent; do
 done
 echo "goals: ingest >= 0.60 and fetch >= 0.90 of loopback; producer >= 1,000,000 records/s of 100 B (acks=1, none"
 echo "or lz4) and at least kcat's rate; a Lua partitioner costs <= 5% against the built-in"
+
+source scripts/bench_consume.sh

@@ -19,6 +19,13 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "proto/api_versions.h"
+#include "proto/create_partitions.h"
+#include "proto/create_topics.h"
+#include "proto/delete_groups.h"
+#include "proto/delete_topics.h"
+#include "proto/describe_configs.h"
+#include "proto/describe_groups.h"
+#include "proto/list_groups.h"
 #include "proto/fetch.h"
 #include "proto/find_coordinator.h"
 #include "proto/heartbeat.h"
@@ -163,6 +170,19 @@ static int16_t pick(const ml_api_version *v, int16_t max, int16_t min) {
     return hi >= min && hi >= v->min_version ? hi : -1;
 }
 
+/* The admin client's APIs (v1+ of CreateTopics: validate_only and error messages). */
+static void pick_admin(ml_cnode *n, const ml_api_version *v) {
+    if (v->api_key == ML_API_CREATE_TOPICS_KEY) n->v_create_topics = pick(v, ML_API_CREATE_TOPICS_MAX, 1);
+    else if (v->api_key == ML_API_DELETE_TOPICS_KEY) n->v_delete_topics = pick(v, ML_API_DELETE_TOPICS_MAX, 0);
+    else if (v->api_key == ML_API_CREATE_PARTITIONS_KEY)
+        n->v_create_partitions = pick(v, ML_API_CREATE_PARTITIONS_MAX, 0);
+    else if (v->api_key == ML_API_LIST_GROUPS_KEY) n->v_list_groups = pick(v, ML_API_LIST_GROUPS_MAX, 0);
+    else if (v->api_key == ML_API_DESCRIBE_GROUPS_KEY) n->v_describe_groups = pick(v, ML_API_DESCRIBE_GROUPS_MAX, 0);
+    else if (v->api_key == ML_API_DELETE_GROUPS_KEY) n->v_delete_groups = pick(v, ML_API_DELETE_GROUPS_MAX, 0);
+    /* v1+: each entry's config_source */
+    else if (v->api_key == ML_API_DESCRIBE_CONFIGS_KEY) n->v_describe_configs = pick(v, ML_API_DESCRIBE_CONFIGS_MAX, 1);
+}
+
 static int negotiate(moonlog_consumer *c, ml_cnode *n, int16_t version) {
     ml_writer body;
     ml_writer_init(&body, 64);
@@ -192,6 +212,9 @@ static int negotiate(moonlog_consumer *c, ml_cnode *n, int16_t version) {
     n->v_fetch = n->v_list_offsets = n->v_metadata = -1;
     n->v_find_coordinator = n->v_offset_commit = n->v_offset_fetch = -1;
     n->v_join_group = n->v_sync_group = n->v_heartbeat = n->v_leave_group = -1;
+    n->v_create_topics = n->v_delete_topics = n->v_create_partitions = -1;
+    n->v_list_groups = n->v_describe_groups = n->v_delete_groups = -1;
+    n->v_describe_configs = -1;
     for (int32_t i = 0; rc == 0 && m.error_code == 0 && i < m.n_api_keys; i++) {
         ml_api_version *v = &m.api_keys[i];
         if (v->api_key == ML_API_FETCH_KEY) n->v_fetch = pick(v, ML_API_FETCH_MAX, ML_API_FETCH_MIN);
@@ -206,6 +229,7 @@ static int negotiate(moonlog_consumer *c, ml_cnode *n, int16_t version) {
         else if (v->api_key == ML_API_SYNC_GROUP_KEY) n->v_sync_group = pick(v, ML_API_SYNC_GROUP_MAX, 0);
         else if (v->api_key == ML_API_HEARTBEAT_KEY) n->v_heartbeat = pick(v, ML_API_HEARTBEAT_MAX, 0);
         else if (v->api_key == ML_API_LEAVE_GROUP_KEY) n->v_leave_group = pick(v, ML_API_LEAVE_GROUP_MAX, 0);
+        else pick_admin(n, v);
     }
     ml_arena_free(&a);
     free(frame);

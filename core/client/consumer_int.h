@@ -56,6 +56,7 @@ typedef struct ml_ctp {
     int16_t error;        /* a Kafka error (or NO_OFFSET) to report at the next poll, 0 */
     int n_chunks;         /* chunks queued for this partition */
     int paused;           /* pause(): not fetched, its queued chunks wait in the queue */
+    int64_t high_watermark; /* of the last Fetch response (0 before one): caught up at fetch_offset >= it */
 } ml_ctp;
 
 /* Records of one partition from one Fetch response, decoded and copied. */
@@ -78,6 +79,9 @@ struct ml_cnode {
     int16_t v_fetch, v_list_offsets, v_metadata;
     int16_t v_find_coordinator, v_offset_commit, v_offset_fetch; /* -1 when the broker has none */
     int16_t v_join_group, v_sync_group, v_heartbeat, v_leave_group;
+    /* the admin client's (admin.c reuses these connections) */
+    int16_t v_create_topics, v_delete_topics, v_create_partitions, v_list_groups, v_describe_groups, v_delete_groups;
+    int16_t v_describe_configs;
     int32_t corr;
     int64_t failed_ms;
 };
