@@ -9,6 +9,7 @@
 
 #include "client/client_error.h"
 #include "client/consumer_assignor.h"
+#include "moonlog/plugin.h"
 #include "client/consumer_int.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -35,6 +36,7 @@ static void consumer_free(moonlog_consumer *c) {
     ml_fetcher_stop(c);
     ml_group_leave(c);
     ml_group_close(c);
+    ml_assignors_close(c);
     ml_strings_free(c->sub_topics, c->n_sub);
     free(c->member_id);
     while (c->head) {
@@ -83,7 +85,8 @@ int moonlog_consumer_new(const moonlog_consumer_config *cfg, moonlog_consumer **
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
     }
     c->out_cap = c->conf.max_poll_records;
-    if ((rc = ml_cnodes_init(c, err)) != 0 || (rc = ml_fetcher_start(c, err)) != 0) {
+    if ((c->conf.group_id && (rc = ml_assignors_open(c, err)) != 0) || (rc = ml_cnodes_init(c, err)) != 0 ||
+        (rc = ml_fetcher_start(c, err)) != 0) {
         consumer_free(c);
         return rc;
     }
@@ -609,5 +612,17 @@ int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name) {
     if (strcmp(name, "records.consumed") == 0) return atomic_load(&c->n_consumed);
     if (strcmp(name, "fetches.sent") == 0) return atomic_load(&c->n_fetches);
     if (strcmp(name, "bytes.fetched") == 0) return atomic_load(&c->n_bytes);
+    if (strcmp(name, "assignments.computed") == 0) return atomic_load(&c->n_assignments);
+    if (strcmp(name, "assignor.failures") == 0) return atomic_load(&c->n_assign_failures);
+    static const char *const pnames[][2] = {{"plugin.errors", "errors"},
+                                            {"plugin.timeouts", "timeouts"},
+                                            {"plugin.reloads", "reloads"},
+                                            {"plugin.reload.failures", "reload.failures"}};
+    for (size_t i = 0; i < sizeof pnames / sizeof pnames[0]; i++)
+        if (strcmp(name, pnames[i][0]) == 0) {
+            int64_t v = 0;
+            for (int k = 0; k < c->n_assignors; k++) v += moonlog_plugin_counter(c->assignors[k], pnames[i][1]);
+            return v;
+        }
     return -1;
 }

@@ -14,16 +14,16 @@
  * does after assign()).
  *
  * subscribe() makes the consumer a member of the group (the consumer group protocol, eager
- * rebalancing, the built-in "range" assignor with the standard consumer protocol encoding, so it
- * shares a group with librdkafka and Java consumers using range); its I/O thread heartbeats every
+ * rebalancing, the assignor plugins of partition.assignment.strategy with the standard consumer
+ * protocol encoding, so it shares a group with librdkafka and Java consumers using assignors of
+ * the same names: range, roundrobin, sticky; core/lua/HOOKS.md); its I/O thread heartbeats every
  * heartbeat.interval.ms while the application processes, and close() leaves the group.
  *
  * When the application does not call poll for max.poll.interval.ms, the member leaves the group
  * (its partitions go to the others, nothing is committed for it) and the next poll rejoins.
  *
- * Not in this increment, and therefore absent from this header: subscription by pattern, Lua
- * assignors and other strategies (partition.assignment.strategy), rebalance listeners,
- * group.instance.id, pause/resume, deserializer plugins.
+ * Not in this increment, and therefore absent from this header: subscription by pattern,
+ * rebalance listeners, group.instance.id, pause/resume, deserializer plugins.
  *
  * Threads: a consumer is used from one thread. The first call after moonlog_consumer_new fixes
  * that thread; a call from any other thread fails with MOONLOG_ERR_WRONG_THREAD and does nothing
@@ -47,6 +47,7 @@ enum moonlog_consumer_errcode {
     MOONLOG_ERR_WRONG_THREAD = -120, /* a consumer called from a second thread */
     MOONLOG_ERR_NO_OFFSET = -121,    /* auto.offset.reset=none and no position for a partition */
     MOONLOG_ERR_NOT_ASSIGNED = -122, /* seek/position of a partition not assigned */
+    MOONLOG_ERR_ASSIGNOR = -123,     /* an assignor plugin failed or returned a bad assignment */
 };
 
 /* ---- Configuration ---------------------------------------------------------------------- */
@@ -77,6 +78,16 @@ moonlog_consumer_config *moonlog_consumer_config_new(void);
  *   retry.backoff.ms           >= 0                         100
  *   reconnect.backoff.ms       >= 0                         50
  *   metadata.max.age.ms        >= 0                         300000
+ *   partition.assignment.strategy  name|path[,...]          range: the assignor plugins offered in
+ *                              JoinGroup, in order (Java's RangeAssignor, RoundRobinAssignor,
+ *                              StickyAssignor class names stand for range, roundrobin, sticky;
+ *                              cooperative-sticky is refused); loaded at creation with group.id
+ *   plugin.path                dirs (':'-separated)         "": where assignors/<name>.lua is looked
+ *                              up first (then $MOONLOG_PLUGIN_PATH, then the shipped plugins)
+ *   plugin.unsafe              true | false                 false (HOOKS.md, the sandbox)
+ *   plugin.timeout.ms          >= 0                         0: no time limit for assignor calls
+ *   plugin.reload.interval.ms  >= 0                         1000: how often the assignor files are
+ *                              checked for a new version (also before every join); 0 = never
  * An unknown key or a bad value returns MOONLOG_ERR_INVALID_CONFIG with a message naming the key,
  * the value and what is allowed. Cross-key checks happen in moonlog_consumer_new. */
 int moonlog_consumer_config_set(moonlog_consumer_config *c, const char *key, const char *value, moonlog_error *err);
@@ -196,7 +207,10 @@ int moonlog_consumer_committed(moonlog_consumer *c, const moonlog_topic_partitio
  * if any: the consumer is freed either way. */
 int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err);
 
-/* Counters: records.consumed (returned by poll), fetches.sent, bytes.fetched. -1 when unknown. */
+/* Counters: records.consumed (returned by poll), fetches.sent, bytes.fetched,
+ * assignments.computed (rebalances this member led and assigned), assignor.failures (assignments
+ * refused: the plugin raised or broke a rule), and the assignors' plugin.errors, plugin.timeouts,
+ * plugin.reloads, plugin.reload.failures. -1 when unknown. */
 int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name);
 
 #ifdef __cplusplus
