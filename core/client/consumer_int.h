@@ -110,7 +110,8 @@ struct moonlog_consumer {
     int thread_started;
     ml_cnode *nodes;
     int n_nodes, cap_nodes, n_bootstrap, bootstrap_next;
-    int64_t metadata_next_ms;
+    int64_t metadata_next_ms;  /* the next periodic refresh (metadata.max.age.ms, or sooner after an error) */
+    int64_t metadata_retry_ms; /* a wanted refresh (a partition without a leader) not before: retry.backoff.ms */
     ml_cnode *coord; /* the group coordinator (its own connection), NULL until found */
     int64_t group_next_ms; /* no coordinator request before (retry.backoff.ms after a failure) */
     char *member_id;       /* given by the coordinator ("" before) */

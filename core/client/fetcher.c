@@ -96,6 +96,7 @@ static void apply_metadata(moonlog_consumer *c, const ml_metadata_response *m) {
 }
 
 static void refresh_metadata(moonlog_consumer *c) {
+    c->metadata_retry_ms = ml_mono_ms() + c->conf.retry_backoff_ms;
     ml_cnode *n = node_for(c, -2000);
     if (!n) return;
     pthread_mutex_lock(&c->mu);
@@ -625,8 +626,12 @@ static void *io_main(void *arg) {
         int32_t reset_leaders[64], fetch_leaders[64];
         int nr = leaders_with_work(c, 1, reset_leaders, 64);
         int nf = leaders_with_work(c, 0, fetch_leaders, 64);
-        int meta = c->tps && (c->metadata_wanted || ml_mono_ms() >= c->metadata_next_ms);
-        if (meta && ml_mono_ms() < c->metadata_next_ms && !nr && !nf) meta = 0;
+        int64_t now = ml_mono_ms();
+        int meta = c->tps && (c->metadata_wanted || now >= c->metadata_next_ms);
+        /* a partition assigned after the last refresh needs its leader now, not at the next
+         * periodic refresh: wanted refreshes wait only retry.backoff.ms after the previous one */
+        int meta_due = c->tps && (now >= c->metadata_next_ms || (c->metadata_wanted && now >= c->metadata_retry_ms));
+        if (meta && !meta_due && !nr && !nf) meta = 0;
         int grp = ml_group_has_work(c);
         if (!nr && !nf && !meta && !grp) {
             struct timespec ts;
@@ -642,7 +647,7 @@ static void *io_main(void *arg) {
         }
         pthread_mutex_unlock(&c->mu);
         if (grp) ml_group_run(c);
-        if (meta && ml_mono_ms() >= c->metadata_next_ms) refresh_metadata(c);
+        if (meta_due) refresh_metadata(c);
         else if (meta) {
             struct timespec d = {0, 10 * 1000000};
             nanosleep(&d, NULL);
