@@ -9,7 +9,7 @@
 #include "client/client_error.h"
 #include "common/properties.h"
 
-enum { T_STR, T_I32, T_I64, T_BOOL, T_RESET, T_DESER, T_ISOLATION, T_SERVERS, T_STRATEGY };
+enum { T_STR, T_I32, T_I64, T_BOOL, T_RESET, T_DESER, T_ISOLATION, T_SERVERS, T_STRATEGY, T_INSTANCE };
 
 typedef struct ml_ckey {
     const char *key;
@@ -24,6 +24,7 @@ static const ml_ckey keys[] = {
     {"bootstrap.servers", T_SERVERS, 0, 0, F(bootstrap_servers), NULL},
     {"client.id", T_STR, 0, 0, F(client_id), "moonlog-consumer"},
     {"group.id", T_STR, 0, 0, F(group_id), NULL},
+    {"group.instance.id", T_INSTANCE, 0, 0, F(group_instance_id), NULL},
     {"enable.auto.commit", T_BOOL, 0, 0, F(enable_auto_commit), "true"},
     {"auto.commit.interval.ms", T_I64, 0, INT32_MAX, F(auto_commit_interval_ms), "5000"},
     {"auto.offset.reset", T_RESET, 0, 0, F(auto_offset_reset), "latest"},
@@ -108,6 +109,13 @@ static int set_one(ml_cconf *c, const ml_ckey *k, const char *value, moonlog_err
         return ml_client_config_str(err, value, (char **)base);
     case T_STR:
         return ml_client_config_str(err, value, (char **)base);
+    case T_INSTANCE:
+        /* Kafka's rule for group.instance.id (JoinGroupRequest.validateGroupInstanceId) */
+        if (!value[0] || strlen(value) > 249 || strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                             "0123456789._-") != strlen(value))
+            return ml_client_config_bad(err, k->key, value,
+                                        "is not 1 to 249 characters of a-z, A-Z, 0-9, '.', '_' and '-'");
+        return ml_client_config_str(err, value, (char **)base);
     case T_STRATEGY:
         if ((rc = ml_strategy_check(value, err)) != 0) return rc;
         return ml_client_config_str(err, value, (char **)base);
@@ -154,7 +162,7 @@ int moonlog_consumer_config_set(moonlog_consumer_config *cfg, const char *key, c
     if (!key || !value) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "NULL key or value");
     for (size_t i = 0; i < N_KEYS; i++)
         if (strcmp(keys[i].key, key) == 0) return set_one(&cfg->c, &keys[i], value, err);
-    static const char *const later[] = {"group.instance.id", "rebalance.listener",
+    static const char *const later[] = {"rebalance.listener",
                                         "security.protocol", "sasl.mechanism", "check.crcs", "client.rack", NULL};
     for (int i = 0; later[i]; i++)
         if (strcmp(later[i], key) == 0)
@@ -163,7 +171,9 @@ int moonlog_consumer_config_set(moonlog_consumer_config *cfg, const char *key, c
     return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "%s: unknown consumer property", key);
 }
 
-static int is_str(int type) { return type == T_STR || type == T_SERVERS || type == T_DESER || type == T_STRATEGY; }
+static int is_str(int type) {
+    return type == T_STR || type == T_SERVERS || type == T_DESER || type == T_STRATEGY || type == T_INSTANCE;
+}
 
 void ml_cconf_free(ml_cconf *c) {
     for (size_t i = 0; i < N_KEYS; i++)
@@ -197,6 +207,9 @@ int ml_cconf_check(const ml_cconf *c, moonlog_error *err) {
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,
                             "heartbeat.interval.ms: %lld must be lower than session.timeout.ms (%lld)",
                             (long long)c->heartbeat_interval_ms, (long long)c->session_timeout_ms);
+    if (c->group_instance_id && !c->group_id)
+        return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "group.instance.id: '%s' needs group.id",
+                            c->group_instance_id);
     if (c->group_id && !c->group_id[0])
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "group.id: '' is empty (leave it unset for no group)");
     return 0;

@@ -12,6 +12,7 @@ typedef struct ml_cconf {
     char *bootstrap_servers;
     char *client_id;
     char *group_id;
+    char *group_instance_id; /* static membership (KIP-345), NULL for a dynamic member */
     int enable_auto_commit;
     int64_t auto_commit_interval_ms;
     int auto_offset_reset;

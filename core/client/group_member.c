@@ -31,6 +31,12 @@ static int slice_eq(ml_slice s, const char *str) {
 
 static ml_slice str_slice(const char *s) { return (ml_slice){(const uint8_t *)s, (int32_t)strlen(s)}; }
 
+/* group.instance.id in the requests that carry it (JoinGroup v5+, SyncGroup and Heartbeat v3+,
+ * OffsetCommit v7+): null for a dynamic member. */
+static ml_slice instance_slice(moonlog_consumer *c) {
+    return c->conf.group_instance_id ? str_slice(c->conf.group_instance_id) : (ml_slice){NULL, -1};
+}
+
 void ml_gop_free(ml_gop *g) {
     if (!g) return;
     for (int i = 0; i < g->n; i++) free((char *)g->tpo[i].topic);
@@ -261,6 +267,7 @@ static int offset_commit(moonlog_consumer *c, const moonlog_topic_partition_offs
     req.group_id = str_slice(c->conf.group_id);
     req.generation_id = c->generation;
     req.member_id = str_slice(c->member_id);
+    req.group_instance_id = instance_slice(c);
     req.topics = topics;
     req.n_topics = nt;
     ml_writer body;
@@ -386,6 +393,16 @@ static void membership_error(moonlog_consumer *c, int code, const char *step) {
     ml_debug("consumer: %s for group %s failed: %s", step, c->conf.group_id, moonlog_err_name(code));
     if (code == ML_KERR_UNKNOWN_MEMBER_ID) set_member_id(c, (ml_slice){NULL, 0});
     if (code == ML_KERR_UNKNOWN_MEMBER_ID || code == ML_KERR_ILLEGAL_GENERATION) c->generation = -1;
+    if (code == ML_KERR_FENCED_INSTANCE_ID) {
+        /* another consumer runs with this group.instance.id: it has the membership now */
+        ml_warn("consumer: group %s: group.instance.id %s is used by another member (FENCED_INSTANCE_ID)",
+                c->conf.group_id, c->conf.group_instance_id);
+        set_member_id(c, (ml_slice){NULL, 0});
+        c->generation = -1;
+        pthread_mutex_lock(&c->mu);
+        ml_consumer_set_assignment(c, NULL, 0, ML_NO_RESET);
+        pthread_mutex_unlock(&c->mu);
+    }
     if (is_coordinator_error(code)) coordinator_lost(c);
     else c->group_next_ms = ml_mono_ms() + c->conf.retry_backoff_ms;
     pthread_mutex_lock(&c->mu);
@@ -439,6 +456,7 @@ static int sync_group(moonlog_consumer *c, ml_slice protocol, ml_sync_group_requ
     req.group_id = str_slice(c->conf.group_id);
     req.generation_id = c->generation;
     req.member_id = str_slice(c->member_id);
+    req.group_instance_id = instance_slice(c);
     req.protocol_type = str_slice("consumer");
     req.protocol_name = protocol;
     req.assignments = as;
@@ -472,6 +490,8 @@ static void join_group(moonlog_consumer *c) {
     if (!co) return membership_error(c, code, "FindCoordinator");
     if (co->v_join_group < 0 || co->v_sync_group < 0 || co->v_heartbeat < 0 || co->v_leave_group < 0)
         return membership_error(c, ML_KERR_UNSUPPORTED_VERSION, "group APIs");
+    if (c->conf.group_instance_id && co->v_join_group < 5)
+        return membership_error(c, ML_KERR_UNSUPPORTED_VERSION, "JoinGroup v5+ (group.instance.id)");
     ml_assignors_reload(c, 1); /* a new version of an assignor is used from this rebalance on */
     pthread_mutex_lock(&c->mu);
     int epoch = c->sub_epoch;
@@ -495,6 +515,7 @@ static void join_group(moonlog_consumer *c) {
         req.session_timeout_ms = (int32_t)c->conf.session_timeout_ms;
         req.rebalance_timeout_ms = (int32_t)c->conf.max_poll_interval_ms;
         req.member_id = str_slice(c->member_id);
+        req.group_instance_id = instance_slice(c);
         req.protocol_type = str_slice("consumer");
         req.protocols = protos;
         req.n_protocols = n_protos;
@@ -557,6 +578,7 @@ static void heartbeat(moonlog_consumer *c) {
     req.group_id = str_slice(c->conf.group_id);
     req.generation_id = c->generation;
     req.member_id = str_slice(c->member_id);
+    req.group_instance_id = instance_slice(c);
     ml_writer body;
     ml_writer_init(&body, 128);
     int16_t v = co->v_heartbeat;
@@ -576,6 +598,13 @@ static void heartbeat(moonlog_consumer *c) {
 }
 
 void ml_group_leave(moonlog_consumer *c) {
+    /* As Java's consumer since KIP-345: a static member never sends LeaveGroup; its membership
+     * ends when session.timeout.ms passes without it, and a restart with the same
+     * group.instance.id before then takes its partitions back without a rebalance. */
+    if (c->conf.group_instance_id) {
+        c->generation = -1;
+        return;
+    }
     if (!c->conf.group_id || c->generation < 0 || !c->coord || ml_cnode_connect(c, c->coord) != 0) return;
     ml_cnode *co = c->coord;
     ml_member_identity me = {str_slice(c->member_id), {NULL, -1}};

@@ -22,8 +22,15 @@
  * When the application does not call poll for max.poll.interval.ms, the member leaves the group
  * (its partitions go to the others, nothing is committed for it) and the next poll rejoins.
  *
+ * With group.instance.id the consumer is a static member (KIP-345, JoinGroup v5+): it never sends
+ * LeaveGroup (close, unsubscribe, max.poll.interval.ms), so its membership lasts until
+ * session.timeout.ms passes without it, and a restart with the same id before then gets its
+ * partitions back without a rebalance of the others (unless it was the leader: the coordinator
+ * rebalances then, as Kafka's does before KIP-814). A second consumer with the same id fences the
+ * first (FENCED_INSTANCE_ID: it logs a warning, gives up its partitions and joins again).
+ *
  * Not in this increment, and therefore absent from this header: subscription by pattern,
- * rebalance listeners, group.instance.id, pause/resume, deserializer plugins.
+ * rebalance listeners, pause/resume, deserializer plugins.
  *
  * Threads: a consumer is used from one thread. The first call after moonlog_consumer_new fixes
  * that thread; a call from any other thread fails with MOONLOG_ERR_WRONG_THREAD and does nothing
@@ -59,6 +66,7 @@ moonlog_consumer_config *moonlog_consumer_config_new(void);
  *   bootstrap.servers          host:port[,host:port...]     required
  *   client.id                  string                       "moonlog-consumer"
  *   group.id                   string (not empty)           none: no commits, no committed offsets
+ *   group.instance.id          1-249 of [a-zA-Z0-9._-]      none: a dynamic member; needs group.id
  *   enable.auto.commit         true | false                 true: with group.id, poll commits the
  *                              positions every auto.commit.interval.ms, and close commits them
  *   auto.commit.interval.ms    >= 0                         5000
