@@ -38,6 +38,8 @@ static void consumer_free(moonlog_consumer *c) {
     ml_group_close(c);
     ml_assignors_close(c);
     ml_strings_free(c->sub_topics, c->n_sub);
+    ml_pattern_free(c->sub_regex);
+    free(c->sub_pattern);
     free(c->member_id);
     while (c->head) {
         ml_chunk *ch = c->head;
@@ -213,8 +215,51 @@ int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, i
     c->sub_topics = t;
     c->n_sub = n;
     c->sub_epoch++;
+    ml_pattern_free(c->sub_regex); /* topics replace a pattern */
+    c->sub_regex = NULL;
+    free(c->sub_pattern);
+    c->sub_pattern = NULL;
     c->last_poll_ms = ml_mono_ms();
     if (n == 0) ml_consumer_set_assignment(c, NULL, 0, ML_NO_RESET);
+    pthread_cond_broadcast(&c->io_cv);
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+/* subscribe_pattern: the topics are found by the I/O thread (pattern_subscription.c) before it joins. */
+int moonlog_consumer_subscribe_pattern(moonlog_consumer *c, const char *pattern, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc) return rc;
+    if (!c->conf.group_id) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe needs group.id");
+    if (!pattern || !pattern[0]) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe: the pattern is empty");
+    void *re;
+    if ((rc = ml_pattern_compile(pattern, &re, err)) != 0) return rc;
+    char **none = calloc(1, sizeof *none); /* subscribed, to no topic until the first look */
+    char *copy = strdup(pattern);
+    if (!none || !copy) {
+        free(none);
+        free(copy);
+        ml_pattern_free(re);
+        return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe: out of memory");
+    }
+    pthread_mutex_lock(&c->mu);
+    if (!c->sub_topics && c->tps) {
+        pthread_mutex_unlock(&c->mu);
+        free(none);
+        free(copy);
+        ml_pattern_free(re);
+        return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe: partitions are assigned (assign none first)");
+    }
+    ml_strings_free(c->sub_topics, c->n_sub);
+    c->sub_topics = none;
+    c->n_sub = 0;
+    ml_pattern_free(c->sub_regex);
+    free(c->sub_pattern);
+    c->sub_regex = re;
+    c->sub_pattern = copy;
+    c->pattern_next_ms = 0;
+    c->sub_epoch++;
+    c->last_poll_ms = ml_mono_ms();
     pthread_cond_broadcast(&c->io_cv);
     pthread_mutex_unlock(&c->mu);
     return 0;

@@ -99,6 +99,9 @@ struct moonlog_consumer {
     char **sub_topics;  /* subscribe(): the topics, NULL when not subscribed */
     int n_sub;
     int sub_epoch;      /* bumped by every subscribe: the member rejoins */
+    char *sub_pattern;  /* subscribe_pattern(): the pattern, and its compiled regex_t (NULL: topics) */
+    void *sub_regex;
+    int64_t pattern_next_ms; /* the I/O thread's: the next look for matching topics */
     int64_t last_poll_ms; /* when poll was last called (monotonic) */
     int poll_expired;   /* left the group: max.poll.interval.ms passed without a poll; the next poll rejoins */
 
@@ -173,6 +176,13 @@ void ml_assignors_assignments_free(struct ml_sync_group_request_assignment *as, 
  * subscription's user_data. */
 void ml_assignors_received(moonlog_consumer *c, ml_slice protocol, const uint8_t *assignment, int32_t len,
                            int32_t generation);
+
+/* pattern_subscription.c: the compiled pattern (ml_pattern_free), and the I/O thread's look for
+ * matching topics: due (under c->mu) and refresh (which updates sub_topics and sub_epoch). */
+int ml_pattern_compile(const char *pattern, void **out, moonlog_error *err);
+void ml_pattern_free(void *re);
+int ml_pattern_due(moonlog_consumer *c);
+void ml_pattern_refresh(moonlog_consumer *c);
 
 /* consumer.c: replaces the assignment (under c->mu); new partitions start from `reset`. */
 int ml_consumer_set_assignment(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, int reset);

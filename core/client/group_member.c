@@ -75,7 +75,7 @@ static int poll_timed_out(moonlog_consumer *c) {
 
 int ml_group_has_work(moonlog_consumer *c) {
     if (!c->conf.group_id || ml_mono_ms() < c->group_next_ms) return 0;
-    if (c->gops || need_join(c) || poll_timed_out(c)) return 1;
+    if (c->gops || need_join(c) || poll_timed_out(c) || ml_pattern_due(c)) return 1;
     if (c->generation >= 0 && ml_mono_ms() >= c->next_heartbeat_ms) return 1;
     for (ml_ctp *tp = c->tps; tp; tp = tp->next)
         if (tp->reset == ML_RESET_COMMITTED) return 1;
@@ -635,6 +635,10 @@ void ml_group_leave(moonlog_consumer *c) {
 void ml_group_run(moonlog_consumer *c) {
     if (!c->conf.group_id || ml_mono_ms() < c->group_next_ms) return;
     ml_assignors_reload(c, 0);
+    pthread_mutex_lock(&c->mu);
+    int look = ml_pattern_due(c);
+    pthread_mutex_unlock(&c->mu);
+    if (look) ml_pattern_refresh(c); /* before joining: the join is for the topics found */
     pthread_mutex_lock(&c->mu);
     int join = need_join(c), leave = !c->sub_topics && c->generation >= 0, expired = poll_timed_out(c);
     if (expired) {

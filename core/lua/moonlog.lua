@@ -402,6 +402,7 @@ typedef struct moonlog_consumer moonlog_consumer;
 int moonlog_consumer_new(const moonlog_consumer_config *c, moonlog_consumer **out, moonlog_error *err);
 int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
 int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, int n, moonlog_error *err);
+int moonlog_consumer_subscribe_pattern(moonlog_consumer *c, const char *pattern, moonlog_error *err);
 int moonlog_consumer_assignment(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err);
 int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog_consumer_record **out,
                           int32_t *count, moonlog_error *err);
@@ -469,8 +470,14 @@ function Consumer:assign(list)
 end
 
 -- subscribe{ "topic", ... } -> true | nil, err (needs group.id); subscribe{} unsubscribes
+-- consumer:subscribe{ "t1", "t2" }, or consumer:subscribe{ pattern = "orders[.][0-9]+" } for every
+-- topic whose whole name matches a POSIX extended regular expression (see consumer.h).
 function Consumer:subscribe(topics)
   if not self.ptr then return closed() end
+  if topics.pattern then
+    if C.moonlog_consumer_subscribe_pattern(self.ptr, topics.pattern, self.e) ~= 0 then return nil, errtable(self.e) end
+    return true
+  end
   local a = ffi.new("const char *[?]", #topics + 1)
   for i, t in ipairs(topics) do a[i - 1] = t end
   self.sub_keep = topics

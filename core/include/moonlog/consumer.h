@@ -29,8 +29,8 @@
  * rebalances then, as Kafka's does before KIP-814). A second consumer with the same id fences the
  * first (FENCED_INSTANCE_ID: it logs a warning, gives up its partitions and joins again).
  *
- * Not in this increment, and therefore absent from this header: subscription by pattern,
- * rebalance listeners, pause/resume, deserializer plugins.
+ * Not in this increment, and therefore absent from this header: rebalance listeners,
+ * pause/resume, deserializer plugins.
  *
  * Threads: a consumer is used from one thread. The first call after moonlog_consumer_new fixes
  * that thread; a call from any other thread fails with MOONLOG_ERR_WRONG_THREAD and does nothing
@@ -150,6 +150,15 @@ int moonlog_consumer_new(const moonlog_consumer_config *c, moonlog_consumer **ou
  * poll and start at the group's committed offsets (auto.offset.reset without one). At each
  * rebalance every partition is given up, after an auto commit of the positions. */
 int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, int n, moonlog_error *err);
+
+/* Subscribes to every topic whose whole name matches `pattern`, a POSIX extended regular
+ * expression (regcomp REG_EXTENDED; Java's java.util.regex shares the common syntax, but ERE has
+ * no \d, \w, \s, lazy quantifiers, look-around or inline flags): the I/O thread lists all topics
+ * (Metadata) before it joins and every metadata.max.age.ms after, and rejoins when the matching
+ * set changed, so a topic created later is consumed. Internal topics (__consumer_offsets) never
+ * match. Replaces a subscription to topics (and subscribe() replaces this one); same rules
+ * otherwise. INVALID_ARG names a pattern that does not compile. */
+int moonlog_consumer_subscribe_pattern(moonlog_consumer *c, const char *pattern, moonlog_error *err);
 
 /* The partitions assigned now (by assign or by the group): fills up to `max` entries of `out`
  * (topic pointers valid until the next call on the consumer) and returns how many there are. */
