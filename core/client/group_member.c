@@ -494,12 +494,21 @@ static void join_group(moonlog_consumer *c) {
         return membership_error(c, ML_KERR_UNSUPPORTED_VERSION, "JoinGroup v5+ (group.instance.id)");
     ml_assignors_reload(c, 1); /* a new version of an assignor is used from this rebalance on */
     pthread_mutex_lock(&c->mu);
-    int epoch = c->sub_epoch;
-    ml_join_group_request_protocol *protos;
-    int n_protos;
-    int prc = ml_assignors_protocols(c, c->sub_topics, c->n_sub, &protos, &n_protos);
+    int epoch = c->sub_epoch, n_topics = c->n_sub;
+    char **topics = calloc((size_t)n_topics + 1, sizeof *topics);
+    for (int i = 0; topics && i < n_topics; i++) topics[i] = strdup(c->sub_topics[i]);
     c->rejoin = 0;
     pthread_mutex_unlock(&c->mu);
+    /* the assignors' user_data runs without the lock: poll() is not held up by a plugin */
+    ml_join_group_request_protocol *protos = NULL;
+    int n_protos = 0;
+    int prc = -1;
+    if (topics) {
+        int ok = 1;
+        for (int i = 0; i < n_topics; i++) ok &= topics[i] != NULL;
+        if (ok) prc = ml_assignors_protocols(c, topics, n_topics, &protos, &n_protos);
+    }
+    ml_strings_free(topics, n_topics);
     if (prc != 0) {
         ml_assignors_protocols_free(protos, n_protos);
         return membership_error(c, MOONLOG_ERR_ASSIGNOR, "JoinGroup (no assignor's subscription)");
