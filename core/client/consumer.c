@@ -38,6 +38,7 @@ static void consumer_free(moonlog_consumer *c) {
     ml_group_close(c);
     ml_assignors_close(c);
     ml_strings_free(c->sub_topics, c->n_sub);
+    ml_strings_free(c->out_topics, c->n_out_topics);
     ml_pattern_free(c->sub_regex);
     free(c->sub_pattern);
     free(c->member_id);
@@ -268,11 +269,25 @@ int moonlog_consumer_subscribe_pattern(moonlog_consumer *c, const char *pattern,
 int moonlog_consumer_assignment(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err) {
     int rc = check_thread(c, err);
     if (rc) return rc;
+    /* The I/O thread frees a partition's topic when a rebalance takes it away: hand out copies,
+     * kept until the next call. */
+    ml_strings_free(c->out_topics, c->n_out_topics);
+    c->out_topics = NULL;
+    c->n_out_topics = 0;
     pthread_mutex_lock(&c->mu);
     int n = 0;
-    for (ml_ctp *tp = c->tps; tp; tp = tp->next, n++)
-        if (n < max) out[n] = (moonlog_topic_partition){tp->topic, tp->partition};
+    for (ml_ctp *tp = c->tps; tp; tp = tp->next) n++;
+    c->out_topics = max > 0 ? calloc((size_t)(n < max ? n : max) + 1, sizeof *c->out_topics) : NULL;
+    int k = 0;
+    for (ml_ctp *tp = c->tps; c->out_topics && tp && k < max; tp = tp->next, k++) {
+        c->out_topics[k] = strdup(tp->topic);
+        out[k] = (moonlog_topic_partition){c->out_topics[k], tp->partition};
+    }
+    c->n_out_topics = k;
     pthread_mutex_unlock(&c->mu);
+    for (int i = 0; i < k; i++)
+        if (!c->out_topics[i]) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "assignment: out of memory");
+    if (max > 0 && !c->out_topics) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "assignment: out of memory");
     return n;
 }
 

@@ -107,6 +107,8 @@ struct moonlog_consumer {
 
     moonlog_consumer_record *out;
     int32_t out_cap;
+    char **out_topics; /* the topics assignment() handed out, until its next call */
+    int n_out_topics;
 
     /* the I/O thread's */
     pthread_t thread;

@@ -284,7 +284,7 @@ int ml_assignor_assign(moonlog_plugin *pl, const ml_assign_member *m, int n, cha
     ml_plugin_call_end();
     for (int i = 0; i < n; i++) {
         if (rc == 0) {
-            qsort(shares[i].tps, (size_t)shares[i].n, sizeof *shares[i].tps, cmp_tp);
+            if (shares[i].n > 1) qsort(shares[i].tps, (size_t)shares[i].n, sizeof *shares[i].tps, cmp_tp);
             out[i] = shares[i].tps;
             n_out[i] = shares[i].n;
         } else {
