@@ -142,6 +142,28 @@ describe("consumer assignor plugins in a group", function()
       assert.is_true(cs[1]:counter("assignments.computed") >= 3)
     end)
 
+  it("sticky: members that stay keep their partitions when one joins (their last assignment in the user data)",
+    function()
+      assert(process.sh("echo x | kcat -P -b " .. b.bootstrap .. " -t t -p 0"))
+      local cs = {}
+      finally(function() for _, c in ipairs(cs) do c:close() end end)
+      local function owned(c)
+        local o = {}
+        for _, tp in ipairs(assert(c:assignment())) do o[tp.partition] = true end
+        return o
+      end
+      cs[1] = consumer("g-sticky", "sticky")
+      cs[2] = consumer("g-sticky", "sticky")
+      process.wait_for("two members, two partitions each", 30, function() return sizes(cs) == "2,2" end, 50)
+      local before = { owned(cs[1]), owned(cs[2]) }
+      cs[3] = consumer("g-sticky", "sticky")
+      process.wait_for("three members", 30, function() return sizes(cs) == "1,1,2" end, 50)
+      -- each of the first two kept what it still has room for: only one partition moved
+      for i = 1, 2 do
+        for p in pairs(owned(cs[i])) do assert.is_true(before[i][p], "member " .. i .. " got partition " .. p) end
+      end
+    end)
+
   it("never sends an assignment that gives a partition twice: the group waits for a fixed version", function()
     local path = dir .. "/everyone.lua"
     client.write_plugin(path, assignor(EVERYONE))
