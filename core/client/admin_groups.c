@@ -153,7 +153,7 @@ static int copy_member(moonlog_group_member *o, const ml_described_group_member 
     /* a member that has not synced yet has an empty assignment */
     if (consumer && dm->member_assignment.len > 0 &&
         ml_assignment_decode(dm->member_assignment.ptr, (size_t)dm->member_assignment.len, &o->assignment,
-                             &o->n_assignment) != 0)
+                             &o->n_assignment, NULL) != 0)
         return -2;
     return 0;
 }

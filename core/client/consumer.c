@@ -9,6 +9,7 @@
 
 #include "client/client_error.h"
 #include "client/consumer_assignor.h"
+#include "moonlog/plugin.h"
 #include "client/consumer_int.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -36,7 +37,11 @@ static void consumer_free(moonlog_consumer *c) {
     ml_deserializers_close(c);
     ml_group_leave(c);
     ml_group_close(c);
+    ml_assignors_close(c);
     ml_strings_free(c->sub_topics, c->n_sub);
+    ml_strings_free(c->out_topics, c->n_out_topics);
+    ml_pattern_free(c->sub_regex);
+    free(c->sub_pattern);
     free(c->member_id);
     while (c->head) {
         ml_chunk *ch = c->head;
@@ -84,7 +89,8 @@ int moonlog_consumer_new(const moonlog_consumer_config *cfg, moonlog_consumer **
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
     }
     c->out_cap = c->conf.max_poll_records;
-    if ((rc = ml_deserializers_open(c, err)) != 0 || (rc = ml_cnodes_init(c, err)) != 0 ||
+    if ((rc = ml_deserializers_open(c, err)) != 0 || (c->conf.group_id && (rc = ml_assignors_open(c, err)) != 0) ||
+        (rc = ml_cnodes_init(c, err)) != 0 ||
         (rc = ml_fetcher_start(c, err)) != 0) {
         consumer_free(c);
         return rc;
@@ -212,8 +218,51 @@ int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, i
     c->sub_topics = t;
     c->n_sub = n;
     c->sub_epoch++;
+    ml_pattern_free(c->sub_regex); /* topics replace a pattern */
+    c->sub_regex = NULL;
+    free(c->sub_pattern);
+    c->sub_pattern = NULL;
     c->last_poll_ms = ml_mono_ms();
     if (n == 0) ml_consumer_set_assignment(c, NULL, 0, ML_NO_RESET);
+    pthread_cond_broadcast(&c->io_cv);
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+/* subscribe_pattern: the topics are found by the I/O thread (pattern_subscription.c) before it joins. */
+int moonlog_consumer_subscribe_pattern(moonlog_consumer *c, const char *pattern, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc) return rc;
+    if (!c->conf.group_id) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe needs group.id");
+    if (!pattern || !pattern[0]) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe: the pattern is empty");
+    void *re;
+    if ((rc = ml_pattern_compile(pattern, &re, err)) != 0) return rc;
+    char **none = calloc(1, sizeof *none); /* subscribed, to no topic until the first look */
+    char *copy = strdup(pattern);
+    if (!none || !copy) {
+        free(none);
+        free(copy);
+        ml_pattern_free(re);
+        return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe: out of memory");
+    }
+    pthread_mutex_lock(&c->mu);
+    if (!c->sub_topics && c->tps) {
+        pthread_mutex_unlock(&c->mu);
+        free(none);
+        free(copy);
+        ml_pattern_free(re);
+        return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe: partitions are assigned (assign none first)");
+    }
+    ml_strings_free(c->sub_topics, c->n_sub);
+    c->sub_topics = none;
+    c->n_sub = 0;
+    ml_pattern_free(c->sub_regex);
+    free(c->sub_pattern);
+    c->sub_regex = re;
+    c->sub_pattern = copy;
+    c->pattern_next_ms = 0;
+    c->sub_epoch++;
+    c->last_poll_ms = ml_mono_ms();
     pthread_cond_broadcast(&c->io_cv);
     pthread_mutex_unlock(&c->mu);
     return 0;
@@ -222,11 +271,25 @@ int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, i
 int moonlog_consumer_assignment(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err) {
     int rc = check_thread(c, err);
     if (rc) return rc;
+    /* The I/O thread frees a partition's topic when a rebalance takes it away: hand out copies,
+     * kept until the next call. */
+    ml_strings_free(c->out_topics, c->n_out_topics);
+    c->out_topics = NULL;
+    c->n_out_topics = 0;
     pthread_mutex_lock(&c->mu);
     int n = 0;
-    for (ml_ctp *tp = c->tps; tp; tp = tp->next, n++)
-        if (n < max) out[n] = (moonlog_topic_partition){tp->topic, tp->partition};
+    for (ml_ctp *tp = c->tps; tp; tp = tp->next) n++;
+    c->out_topics = max > 0 ? calloc((size_t)(n < max ? n : max) + 1, sizeof *c->out_topics) : NULL;
+    int k = 0;
+    for (ml_ctp *tp = c->tps; c->out_topics && tp && k < max; tp = tp->next, k++) {
+        c->out_topics[k] = strdup(tp->topic);
+        out[k] = (moonlog_topic_partition){c->out_topics[k], tp->partition};
+    }
+    c->n_out_topics = k;
     pthread_mutex_unlock(&c->mu);
+    for (int i = 0; i < k; i++)
+        if (!c->out_topics[i]) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "assignment: out of memory");
+    if (max > 0 && !c->out_topics) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "assignment: out of memory");
     return n;
 }
 
@@ -675,12 +738,17 @@ int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name) {
     if (strcmp(name, "records.consumed") == 0) return atomic_load(&c->n_consumed);
     if (strcmp(name, "fetches.sent") == 0) return atomic_load(&c->n_fetches);
     if (strcmp(name, "bytes.fetched") == 0) return atomic_load(&c->n_bytes);
-    if (strncmp(name, "plugin.", 7) == 0) { /* the deserializers' plugin.errors, plugin.reloads, ... */
+    if (strcmp(name, "assignments.computed") == 0) return atomic_load(&c->n_assignments);
+    if (strcmp(name, "assignor.failures") == 0) return atomic_load(&c->n_assign_failures);
+    if (strncmp(name, "plugin.", 7) == 0) { /* summed over the deserializers and the assignors */
         static const char *const known[] = {"errors", "timeouts", "reloads", "reload.failures", NULL};
-        for (int i = 0; known[i]; i++)
-            if (strcmp(name + 7, known[i]) == 0)
-                return (c->key_deser ? moonlog_plugin_counter(c->key_deser, known[i]) : 0) +
-                       (c->value_deser ? moonlog_plugin_counter(c->value_deser, known[i]) : 0);
+        for (int i = 0; known[i]; i++) {
+            if (strcmp(name + 7, known[i]) != 0) continue;
+            int64_t v = (c->key_deser ? moonlog_plugin_counter(c->key_deser, known[i]) : 0) +
+                        (c->value_deser ? moonlog_plugin_counter(c->value_deser, known[i]) : 0);
+            for (int k = 0; k < c->n_assignors; k++) v += moonlog_plugin_counter(c->assignors[k], known[i]);
+            return v;
+        }
     }
     return -1;
 }

@@ -9,7 +9,7 @@
 #include "client/client_error.h"
 #include "common/properties.h"
 
-enum { T_STR, T_I32, T_I64, T_BOOL, T_RESET, T_DESER, T_ISOLATION, T_SERVERS };
+enum { T_STR, T_I32, T_I64, T_BOOL, T_RESET, T_DESER, T_ISOLATION, T_SERVERS, T_STRATEGY, T_INSTANCE };
 
 typedef struct ml_ckey {
     const char *key;
@@ -24,6 +24,7 @@ static const ml_ckey keys[] = {
     {"bootstrap.servers", T_SERVERS, 0, 0, F(bootstrap_servers), NULL},
     {"client.id", T_STR, 0, 0, F(client_id), "moonlog-consumer"},
     {"group.id", T_STR, 0, 0, F(group_id), NULL},
+    {"group.instance.id", T_INSTANCE, 0, 0, F(group_instance_id), NULL},
     {"enable.auto.commit", T_BOOL, 0, 0, F(enable_auto_commit), "true"},
     {"auto.commit.interval.ms", T_I64, 0, INT32_MAX, F(auto_commit_interval_ms), "5000"},
     {"auto.offset.reset", T_RESET, 0, 0, F(auto_offset_reset), "latest"},
@@ -42,6 +43,7 @@ static const ml_ckey keys[] = {
     {"retry.backoff.ms", T_I64, 0, INT32_MAX, F(retry_backoff_ms), "100"},
     {"reconnect.backoff.ms", T_I64, 0, INT32_MAX, F(reconnect_backoff_ms), "50"},
     {"metadata.max.age.ms", T_I64, 0, INT32_MAX, F(metadata_max_age_ms), "300000"},
+    {"partition.assignment.strategy", T_STRATEGY, 0, 0, F(assignment_strategy), "range"},
     {"plugin.path", T_STR, 0, 0, F(plugin_path), ""},
     {"plugin.unsafe", T_BOOL, 0, 0, F(plugin_unsafe), "false"},
     {"plugin.timeout.ms", T_I64, 0, INT32_MAX, F(plugin_timeout_ms), "0"},
@@ -51,6 +53,53 @@ static const ml_ckey keys[] = {
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
 
+/* Java's class names of its assignors, accepted for the plugins of the same protocol name. */
+static const char *const java_aliases[][2] = {
+    {"org.apache.kafka.clients.consumer.RangeAssignor", "range"},
+    {"org.apache.kafka.clients.consumer.RoundRobinAssignor", "roundrobin"},
+    {"org.apache.kafka.clients.consumer.StickyAssignor", "sticky"},
+};
+
+int ml_strategy_entry(const char *list, int i, char *out, size_t outsz) {
+    const char *p = list;
+    for (int k = 0;; k++) {
+        while (*p == ' ' || *p == '\t') p++;
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+        if (k == i) {
+            if (n >= outsz) n = outsz - 1;
+            memcpy(out, p, n);
+            out[n] = 0;
+            for (size_t a = 0; a < sizeof java_aliases / sizeof java_aliases[0]; a++)
+                if (strcmp(out, java_aliases[a][0]) == 0) snprintf(out, outsz, "%s", java_aliases[a][1]);
+            return 1;
+        }
+        if (!end) return 0;
+        p = end + 1;
+    }
+}
+
+int ml_strategy_check(const char *value, moonlog_error *err) {
+    char name[1024], other[1024];
+    int i;
+    for (i = 0; ml_strategy_entry(value, i, name, sizeof name); i++) {
+        if (!name[0]) return ml_client_config_bad(err, "partition.assignment.strategy", value, "has an empty entry");
+        if (strcmp(name, "cooperative-sticky") == 0 || strstr(name, "CooperativeStickyAssignor"))
+            return ml_client_config_bad(err, "partition.assignment.strategy", value,
+                                        "names cooperative-sticky: moonlog rebalances eagerly (use sticky)");
+        if (strncmp(name, "org.apache.kafka.", 17) == 0)
+            return ml_client_config_bad(err, "partition.assignment.strategy", value,
+                                        "names a Java class other than RangeAssignor, RoundRobinAssignor, StickyAssignor");
+        for (int j = 0; j < i; j++)
+            if (ml_strategy_entry(value, j, other, sizeof other) && strcmp(other, name) == 0)
+                return ml_client_config_bad(err, "partition.assignment.strategy", value, "names an assignor twice");
+    }
+    if (i > ML_MAX_ASSIGNORS)
+        return ml_client_config_bad(err, "partition.assignment.strategy", value, "names more than 8 assignors");
+    return 0;
+}
+
 static int set_one(ml_cconf *c, const ml_ckey *k, const char *value, moonlog_error *err) {
     char *base = (char *)c + k->off;
     int rc;
@@ -59,6 +108,16 @@ static int set_one(ml_cconf *c, const ml_ckey *k, const char *value, moonlog_err
         if ((rc = ml_client_check_servers(value, err)) != 0) return rc;
         return ml_client_config_str(err, value, (char **)base);
     case T_STR:
+        return ml_client_config_str(err, value, (char **)base);
+    case T_INSTANCE:
+        /* Kafka's rule for group.instance.id (JoinGroupRequest.validateGroupInstanceId) */
+        if (!value[0] || strlen(value) > 249 || strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                             "0123456789._-") != strlen(value))
+            return ml_client_config_bad(err, k->key, value,
+                                        "is not 1 to 249 characters of a-z, A-Z, 0-9, '.', '_' and '-'");
+        return ml_client_config_str(err, value, (char **)base);
+    case T_STRATEGY:
+        if ((rc = ml_strategy_check(value, err)) != 0) return rc;
         return ml_client_config_str(err, value, (char **)base);
     case T_DESER: /* the plugin is found and checked by moonlog_consumer_new */
         if (!value[0]) return ml_client_config_bad(err, k->key, value, "is empty (a serializer plugin's name or path)");
@@ -101,7 +160,7 @@ int moonlog_consumer_config_set(moonlog_consumer_config *cfg, const char *key, c
     if (!key || !value) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "NULL key or value");
     for (size_t i = 0; i < N_KEYS; i++)
         if (strcmp(keys[i].key, key) == 0) return set_one(&cfg->c, &keys[i], value, err);
-    static const char *const later[] = {"group.instance.id", "partition.assignment.strategy", "rebalance.listener",
+    static const char *const later[] = {"rebalance.listener",
                                         "security.protocol", "sasl.mechanism", "check.crcs", "client.rack", NULL};
     for (int i = 0; later[i]; i++)
         if (strcmp(later[i], key) == 0)
@@ -110,7 +169,9 @@ int moonlog_consumer_config_set(moonlog_consumer_config *cfg, const char *key, c
     return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "%s: unknown consumer property", key);
 }
 
-static int is_str(int type) { return type == T_STR || type == T_SERVERS || type == T_DESER; }
+static int is_str(int type) {
+    return type == T_STR || type == T_SERVERS || type == T_DESER || type == T_STRATEGY || type == T_INSTANCE;
+}
 
 void ml_cconf_free(ml_cconf *c) {
     for (size_t i = 0; i < N_KEYS; i++)
@@ -144,6 +205,9 @@ int ml_cconf_check(const ml_cconf *c, moonlog_error *err) {
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,
                             "heartbeat.interval.ms: %lld must be lower than session.timeout.ms (%lld)",
                             (long long)c->heartbeat_interval_ms, (long long)c->session_timeout_ms);
+    if (c->group_instance_id && !c->group_id)
+        return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "group.instance.id: '%s' needs group.id",
+                            c->group_instance_id);
     if (c->group_id && !c->group_id[0])
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "group.id: '' is empty (leave it unset for no group)");
     return 0;

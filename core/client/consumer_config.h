@@ -12,6 +12,7 @@ typedef struct ml_cconf {
     char *bootstrap_servers;
     char *client_id;
     char *group_id;
+    char *group_instance_id; /* static membership (KIP-345), NULL for a dynamic member */
     int enable_auto_commit;
     int64_t auto_commit_interval_ms;
     int auto_offset_reset;
@@ -30,11 +31,20 @@ typedef struct ml_cconf {
     int64_t retry_backoff_ms;
     int64_t reconnect_backoff_ms;
     int64_t metadata_max_age_ms;
+    char *assignment_strategy; /* partition.assignment.strategy as given */
     char *plugin_path;
     int plugin_unsafe;
     int64_t plugin_timeout_ms;
     int64_t plugin_reload_interval_ms;
 } ml_cconf;
+
+#define ML_MAX_ASSIGNORS 8
+
+/* Entry `i` of a partition.assignment.strategy list into `out`, trimmed, a Java class name
+ * replaced by its protocol name (RangeAssignor -> range); 0 past the last entry. */
+int ml_strategy_entry(const char *list, int i, char *out, size_t outsz);
+/* The list's syntax: entries not empty, not cooperative, not repeated, at most ML_MAX_ASSIGNORS. */
+int ml_strategy_check(const char *value, moonlog_error *err);
 
 struct moonlog_consumer_config {
     ml_cconf c;

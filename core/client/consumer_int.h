@@ -23,6 +23,7 @@
 #include "moonlog/plugin.h"
 
 typedef struct ml_cnode ml_cnode;
+typedef struct moonlog_plugin moonlog_plugin;
 
 #define ML_NO_RESET (-1)
 #define ML_RESET_COMMITTED 3 /* look up the group's committed offset first (group.id set) */
@@ -105,6 +106,9 @@ struct moonlog_consumer {
     char **sub_topics;  /* subscribe(): the topics, NULL when not subscribed */
     int n_sub;
     int sub_epoch;      /* bumped by every subscribe: the member rejoins */
+    char *sub_pattern;  /* subscribe_pattern(): the pattern, and its compiled regex_t (NULL: topics) */
+    void *sub_regex;
+    int64_t pattern_next_ms; /* the I/O thread's: the next look for matching topics */
     int64_t last_poll_ms; /* when poll was last called (monotonic) */
     int poll_expired;   /* left the group: max.poll.interval.ms passed without a poll; the next poll rejoins */
 
@@ -117,6 +121,8 @@ struct moonlog_consumer {
     ml_arena values;
     moonlog_topic_partition_offset failed;
     int has_failed;
+    char **out_topics; /* the topics assignment() handed out, until its next call */
+    int n_out_topics;
 
     /* the I/O thread's */
     pthread_t thread;
@@ -132,8 +138,15 @@ struct moonlog_consumer {
     int joined_sub_epoch;  /* the subscription the current membership is for (-1 none) */
     int rejoin;            /* the coordinator asked for a rebalance */
     int64_t next_heartbeat_ms;
+    moonlog_plugin *assignors[ML_MAX_ASSIGNORS]; /* partition.assignment.strategy, in order */
+    int n_assignors;
+    int64_t reload_next_ms;
+    uint8_t *last_assignment; /* the last ConsumerProtocolAssignment SyncGroup gave (NULL: none) */
+    int32_t last_assignment_len, last_generation;
+    char last_assign_error[256]; /* the last assignor failure logged (each is logged once in a row) */
 
     _Atomic int64_t n_consumed, n_fetches, n_bytes;
+    _Atomic int64_t n_assignments, n_assign_failures; /* computed as the leader, refused */
 };
 
 /* consumer_conn.c (I/O thread) */
@@ -155,6 +168,37 @@ void ml_gop_free(ml_gop *g);             /* any thread */
 void ml_group_close(moonlog_consumer *c);
 /* After the I/O thread stopped (close): LeaveGroup when a member. */
 void ml_group_leave(moonlog_consumer *c);
+
+/* group_assignors.c: the assignor plugins of partition.assignment.strategy (any thread at open
+ * and close, the I/O thread otherwise). */
+struct ml_join_group_response;
+struct ml_join_group_request_protocol;
+struct ml_sync_group_request_assignment;
+int ml_assignors_open(moonlog_consumer *c, moonlog_error *err);
+void ml_assignors_close(moonlog_consumer *c);
+/* Checks the plugin files when plugin.reload.interval.ms passed (force: now). */
+void ml_assignors_reload(moonlog_consumer *c, int force);
+/* The JoinGroup protocols, one per assignor in order, each with its subscription metadata
+ * (free with ml_assignors_protocols_free). 0 or -1. */
+int ml_assignors_protocols(moonlog_consumer *c, char *const *topics, int n, struct ml_join_group_request_protocol **out,
+                           int *n_out);
+void ml_assignors_protocols_free(struct ml_join_group_request_protocol *p, int n);
+/* The leader's step: every member's assignment by the assignor the coordinator chose; *out
+ * (free with ml_assignors_assignments_free) or an error (logged once, counted). */
+int ml_assignors_assign(moonlog_consumer *c, const struct ml_join_group_response *jr,
+                        struct ml_sync_group_request_assignment **out);
+void ml_assignors_assignments_free(struct ml_sync_group_request_assignment *as, int n);
+/* SyncGroup's answer for this member: on_assignment of the chosen assignor, and kept for the next
+ * subscription's user_data. */
+void ml_assignors_received(moonlog_consumer *c, ml_slice protocol, const uint8_t *assignment, int32_t len,
+                           int32_t generation);
+
+/* pattern_subscription.c: the compiled pattern (ml_pattern_free), and the I/O thread's look for
+ * matching topics: due (under c->mu) and refresh (which updates sub_topics and sub_epoch). */
+int ml_pattern_compile(const char *pattern, void **out, moonlog_error *err);
+void ml_pattern_free(void *re);
+int ml_pattern_due(moonlog_consumer *c);
+void ml_pattern_refresh(moonlog_consumer *c);
 
 /* consumer.c: replaces the assignment (under c->mu); new partitions start from `reset`. */
 int ml_consumer_set_assignment(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, int reset);

@@ -2,8 +2,8 @@
  * (FindCoordinator) and talks to it on a connection of its own: committed offsets (OffsetFetch)
  * for partitions that start from them, and commits (OffsetCommit) queued by commit_sync,
  * commit_async and auto commit, one at a time and in the order they were made. After
- * subscribe() it is a member of the group (JoinGroup, SyncGroup with the built-in range assignor
- * when it leads, Heartbeat every heartbeat.interval.ms, LeaveGroup at close) with eager
+ * subscribe() it is a member of the group (JoinGroup advertising its assignor plugins, SyncGroup
+ * with the assignment of the one the coordinator chose when it leads (group_assignors.c), Heartbeat every heartbeat.interval.ms, LeaveGroup at close) with eager
  * rebalancing: before rejoining it commits (auto commit) and gives up every partition. After
  * assign() it commits as a "simple" member (generation -1, no member id). */
 #include <stdio.h>
@@ -30,6 +30,12 @@ static int slice_eq(ml_slice s, const char *str) {
 }
 
 static ml_slice str_slice(const char *s) { return (ml_slice){(const uint8_t *)s, (int32_t)strlen(s)}; }
+
+/* group.instance.id in the requests that carry it (JoinGroup v5+, SyncGroup and Heartbeat v3+,
+ * OffsetCommit v7+): null for a dynamic member. */
+static ml_slice instance_slice(moonlog_consumer *c) {
+    return c->conf.group_instance_id ? str_slice(c->conf.group_instance_id) : (ml_slice){NULL, -1};
+}
 
 void ml_gop_free(ml_gop *g) {
     if (!g) return;
@@ -69,7 +75,7 @@ static int poll_timed_out(moonlog_consumer *c) {
 
 int ml_group_has_work(moonlog_consumer *c) {
     if (!c->conf.group_id || ml_mono_ms() < c->group_next_ms) return 0;
-    if (c->gops || need_join(c) || poll_timed_out(c)) return 1;
+    if (c->gops || need_join(c) || poll_timed_out(c) || ml_pattern_due(c)) return 1;
     if (c->generation >= 0 && ml_mono_ms() >= c->next_heartbeat_ms) return 1;
     for (ml_ctp *tp = c->tps; tp; tp = tp->next)
         if (tp->reset == ML_RESET_COMMITTED) return 1;
@@ -261,6 +267,7 @@ static int offset_commit(moonlog_consumer *c, const moonlog_topic_partition_offs
     req.group_id = str_slice(c->conf.group_id);
     req.generation_id = c->generation;
     req.member_id = str_slice(c->member_id);
+    req.group_instance_id = instance_slice(c);
     req.topics = topics;
     req.n_topics = nt;
     ml_writer body;
@@ -386,6 +393,16 @@ static void membership_error(moonlog_consumer *c, int code, const char *step) {
     ml_debug("consumer: %s for group %s failed: %s", step, c->conf.group_id, moonlog_err_name(code));
     if (code == ML_KERR_UNKNOWN_MEMBER_ID) set_member_id(c, (ml_slice){NULL, 0});
     if (code == ML_KERR_UNKNOWN_MEMBER_ID || code == ML_KERR_ILLEGAL_GENERATION) c->generation = -1;
+    if (code == ML_KERR_FENCED_INSTANCE_ID) {
+        /* another consumer runs with this group.instance.id: it has the membership now */
+        ml_warn("consumer: group %s: group.instance.id %s is used by another member (FENCED_INSTANCE_ID)",
+                c->conf.group_id, c->conf.group_instance_id);
+        set_member_id(c, (ml_slice){NULL, 0});
+        c->generation = -1;
+        pthread_mutex_lock(&c->mu);
+        ml_consumer_set_assignment(c, NULL, 0, ML_NO_RESET);
+        pthread_mutex_unlock(&c->mu);
+    }
     if (is_coordinator_error(code)) coordinator_lost(c);
     else c->group_next_ms = ml_mono_ms() + c->conf.retry_backoff_ms;
     pthread_mutex_lock(&c->mu);
@@ -430,71 +447,16 @@ static void revoke_all(moonlog_consumer *c) {
     free(e);
 }
 
-/* The leader's part: every member's assignment by the range assignor. */
-static int assign_members(moonlog_consumer *c, const ml_join_group_response *jr, ml_sync_group_request_assignment **out,
-                          ml_member **mbs_out) {
-    int nm = jr->n_members;
-    ml_member *mbs = calloc((size_t)(nm ? nm : 1), sizeof *mbs);
-    ml_sync_group_request_assignment *as = calloc((size_t)(nm ? nm : 1), sizeof *as);
-    char **all = NULL;
-    int n_all = 0, cap_all = 0, rc = -1;
-    if (!mbs || !as) goto out;
-    for (int i = 0; i < nm; i++) {
-        ml_slice id = jr->members[i].member_id;
-        mbs[i].member_id = strndup(id.len > 0 ? (const char *)id.ptr : "", id.len > 0 ? (size_t)id.len : 0);
-        ml_slice md = jr->members[i].metadata;
-        if (!mbs[i].member_id ||
-            ml_subscription_decode(md.ptr, md.len > 0 ? (size_t)md.len : 0, &mbs[i].topics, &mbs[i].n_topics) != 0)
-            goto out;
-        for (int j = 0; j < mbs[i].n_topics; j++) {
-            int seen = 0;
-            for (int k = 0; k < n_all; k++) seen |= strcmp(all[k], mbs[i].topics[j]) == 0;
-            if (seen) continue;
-            if (n_all == cap_all) {
-                cap_all = cap_all ? cap_all * 2 : 8;
-                char **g = realloc(all, (size_t)cap_all * sizeof *g);
-                if (!g) goto out;
-                all = g;
-            }
-            all[n_all++] = mbs[i].topics[j];
-        }
-    }
-    int32_t *counts = calloc((size_t)(n_all ? n_all : 1), sizeof *counts);
-    if (!counts || ml_fetcher_partition_counts(c, all, n_all, counts) != 0 ||
-        ml_range_assign(mbs, nm, all, counts, n_all) != 0) {
-        free(counts);
-        goto out;
-    }
-    free(counts);
-    for (int i = 0; i < nm; i++) {
-        as[i].member_id = jr->members[i].member_id;
-        as[i].assignment = (ml_slice){mbs[i].assignment.data, (int32_t)mbs[i].assignment.len};
-    }
-    rc = 0;
-out:
-    free(all);
-    *out = as;
-    *mbs_out = mbs;
-    return rc;
-}
-
-static void members_free(ml_member *mbs, int n) {
-    for (int i = 0; mbs && i < n; i++) {
-        free(mbs[i].member_id);
-        ml_strings_free(mbs[i].topics, mbs[i].n_topics);
-        ml_writer_free(&mbs[i].assignment);
-    }
-    free(mbs);
-}
-
 static int sync_group(moonlog_consumer *c, ml_slice protocol, ml_sync_group_request_assignment *as, int n,
                       moonlog_topic_partition **tps, int *ntps) {
+    ml_slice user_data;
     ml_cnode *co = c->coord;
     ml_sync_group_request req;
     ml_sync_group_request_init(&req);
     req.group_id = str_slice(c->conf.group_id);
     req.generation_id = c->generation;
     req.member_id = str_slice(c->member_id);
+    req.group_instance_id = instance_slice(c);
     req.protocol_type = str_slice("consumer");
     req.protocol_name = protocol;
     req.assignments = as;
@@ -512,8 +474,10 @@ static int sync_group(moonlog_consumer *c, ml_slice protocol, ml_sync_group_requ
     ml_writer_free(&body);
     if (code == 0 && m.error_code != 0) code = m.error_code;
     if (code == 0 &&
-        ml_assignment_decode(m.assignment.ptr, m.assignment.len > 0 ? (size_t)m.assignment.len : 0, tps, ntps) != 0)
+        ml_assignment_decode(m.assignment.ptr, m.assignment.len > 0 ? (size_t)m.assignment.len : 0, tps, ntps,
+                             &user_data) != 0)
         code = ML_KERR_INCONSISTENT_GROUP_PROTOCOL;
+    if (code == 0) ml_assignors_received(c, protocol, m.assignment.ptr, m.assignment.len, c->generation);
     ml_arena_free(&a);
     free(frame);
     return code;
@@ -526,14 +490,29 @@ static void join_group(moonlog_consumer *c) {
     if (!co) return membership_error(c, code, "FindCoordinator");
     if (co->v_join_group < 0 || co->v_sync_group < 0 || co->v_heartbeat < 0 || co->v_leave_group < 0)
         return membership_error(c, ML_KERR_UNSUPPORTED_VERSION, "group APIs");
+    if (c->conf.group_instance_id && co->v_join_group < 5)
+        return membership_error(c, ML_KERR_UNSUPPORTED_VERSION, "JoinGroup v5+ (group.instance.id)");
+    ml_assignors_reload(c, 1); /* a new version of an assignor is used from this rebalance on */
     pthread_mutex_lock(&c->mu);
-    int epoch = c->sub_epoch;
-    ml_writer meta;
-    ml_writer_init(&meta, 128);
-    ml_subscription_encode(&meta, c->sub_topics, c->n_sub);
+    int epoch = c->sub_epoch, n_topics = c->n_sub;
+    char **topics = calloc((size_t)n_topics + 1, sizeof *topics);
+    for (int i = 0; topics && i < n_topics; i++) topics[i] = strdup(c->sub_topics[i]);
     c->rejoin = 0;
     pthread_mutex_unlock(&c->mu);
-    ml_join_group_request_protocol proto = {str_slice("range"), {meta.data, (int32_t)meta.len}};
+    /* the assignors' user_data runs without the lock: poll() is not held up by a plugin */
+    ml_join_group_request_protocol *protos = NULL;
+    int n_protos = 0;
+    int prc = -1;
+    if (topics) {
+        int ok = 1;
+        for (int i = 0; i < n_topics; i++) ok &= topics[i] != NULL;
+        if (ok) prc = ml_assignors_protocols(c, topics, n_topics, &protos, &n_protos);
+    }
+    ml_strings_free(topics, n_topics);
+    if (prc != 0) {
+        ml_assignors_protocols_free(protos, n_protos);
+        return membership_error(c, MOONLOG_ERR_ASSIGNOR, "JoinGroup (no assignor's subscription)");
+    }
     ml_arena a;
     ml_arena_init(&a, 8192);
     ml_join_group_response m;
@@ -545,9 +524,10 @@ static void join_group(moonlog_consumer *c) {
         req.session_timeout_ms = (int32_t)c->conf.session_timeout_ms;
         req.rebalance_timeout_ms = (int32_t)c->conf.max_poll_interval_ms;
         req.member_id = str_slice(c->member_id);
+        req.group_instance_id = instance_slice(c);
         req.protocol_type = str_slice("consumer");
-        req.protocols = &proto;
-        req.n_protocols = 1;
+        req.protocols = protos;
+        req.n_protocols = n_protos;
         ml_writer body;
         ml_writer_init(&body, 256);
         int16_t v = co->v_join_group;
@@ -565,7 +545,7 @@ static void join_group(moonlog_consumer *c) {
     }
     if (code == 0) code = m.error_code;
     if (code != 0) {
-        ml_writer_free(&meta);
+        ml_assignors_protocols_free(protos, n_protos);
         ml_arena_free(&a);
         free(frame);
         return membership_error(c, code, "JoinGroup");
@@ -573,23 +553,21 @@ static void join_group(moonlog_consumer *c) {
     set_member_id(c, m.member_id);
     c->generation = m.generation_id;
     ml_sync_group_request_assignment *as = NULL;
-    ml_member *mbs = NULL;
     int leader = m.leader.len == m.member_id.len && m.leader.len >= 0 &&
                  memcmp(m.leader.ptr, m.member_id.ptr, (size_t)m.leader.len) == 0;
     int nas = 0;
     if (leader) {
-        if (assign_members(c, &m, &as, &mbs) != 0) code = MOONLOG_ERR_NETWORK;
+        code = ml_assignors_assign(c, &m, &as);
         nas = m.n_members;
     }
     moonlog_topic_partition *tps = NULL;
     int ntps = 0;
     if (code == 0) code = sync_group(c, m.protocol_name, as, nas, &tps, &ntps);
-    members_free(mbs, leader ? m.n_members : 0);
-    free(as);
-    ml_writer_free(&meta);
+    ml_assignors_assignments_free(as, as ? nas : 0);
+    ml_assignors_protocols_free(protos, n_protos);
     ml_arena_free(&a);
     free(frame);
-    if (code != 0) return membership_error(c, code, "SyncGroup");
+    if (code != 0) return membership_error(c, code, leader && !as ? "the assignment" : "SyncGroup");
     pthread_mutex_lock(&c->mu);
     ml_consumer_set_assignment(c, tps, ntps, ML_RESET_COMMITTED);
     c->joined_sub_epoch = epoch;
@@ -609,6 +587,7 @@ static void heartbeat(moonlog_consumer *c) {
     req.group_id = str_slice(c->conf.group_id);
     req.generation_id = c->generation;
     req.member_id = str_slice(c->member_id);
+    req.group_instance_id = instance_slice(c);
     ml_writer body;
     ml_writer_init(&body, 128);
     int16_t v = co->v_heartbeat;
@@ -628,6 +607,13 @@ static void heartbeat(moonlog_consumer *c) {
 }
 
 void ml_group_leave(moonlog_consumer *c) {
+    /* As Java's consumer since KIP-345: a static member never sends LeaveGroup; its membership
+     * ends when session.timeout.ms passes without it, and a restart with the same
+     * group.instance.id before then takes its partitions back without a rebalance. */
+    if (c->conf.group_instance_id) {
+        c->generation = -1;
+        return;
+    }
     if (!c->conf.group_id || c->generation < 0 || !c->coord || ml_cnode_connect(c, c->coord) != 0) return;
     ml_cnode *co = c->coord;
     ml_member_identity me = {str_slice(c->member_id), {NULL, -1}};
@@ -657,6 +643,11 @@ void ml_group_leave(moonlog_consumer *c) {
 
 void ml_group_run(moonlog_consumer *c) {
     if (!c->conf.group_id || ml_mono_ms() < c->group_next_ms) return;
+    ml_assignors_reload(c, 0);
+    pthread_mutex_lock(&c->mu);
+    int look = ml_pattern_due(c);
+    pthread_mutex_unlock(&c->mu);
+    if (look) ml_pattern_refresh(c); /* before joining: the join is for the topics found */
     pthread_mutex_lock(&c->mu);
     int join = need_join(c), leave = !c->sub_topics && c->generation >= 0, expired = poll_timed_out(c);
     if (expired) {

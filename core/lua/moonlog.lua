@@ -67,6 +67,16 @@ int moonlog_plugin_deserialize(moonlog_plugin *pl, const char *topic, const void
                                int32_t *out_len, int32_t *type, moonlog_error *err);
 int moonlog_plugin_retry(moonlog_plugin *pl, int attempt, int error_code, int64_t elapsed_ms, const char *topic,
                          int32_t partition, int64_t *retry_after_ms, moonlog_error *err);
+int moonlog_plugin_assignor_name(moonlog_plugin *pl, char *out, size_t out_size, moonlog_error *err);
+int moonlog_plugin_subscription(moonlog_plugin *pl, const char *const *topics, int n, const void *assignment,
+                                int32_t assignment_len, int32_t generation, void **out, int32_t *out_len,
+                                moonlog_error *err);
+typedef struct moonlog_join_member {
+  const char *member_id; const char *group_instance_id; const void *metadata; int32_t metadata_len;
+} moonlog_join_member;
+int moonlog_plugin_assign(moonlog_plugin *pl, const moonlog_join_member *members, int n, const char *const *topics,
+                          const int32_t *counts, int n_topics, void **assignments, int32_t *lens, moonlog_error *err);
+int moonlog_plugin_on_assignment(moonlog_plugin *pl, const void *assignment, int32_t len, moonlog_error *err);
 int32_t moonlog_murmur2(const void *data, int32_t len);
 int32_t moonlog_murmur2_partition(const void *key, int32_t key_len, int32_t n_partitions);
 void moonlog_free(void *p);
@@ -195,6 +205,63 @@ function Plugin:retry(attempt, code, elapsed_ms, topic, partition)
   if rc ~= 0 then return nil, errtable(e) end
   if out[0] < 0 then return false end
   return tonumber(out[0])
+end
+
+-- assignor: the calls a consumer makes, on the bytes of the group protocol.
+function Plugin:assignor_name()
+  local e, buf = ffi.new("moonlog_error"), ffi.new("char[256]")
+  if C.moonlog_plugin_assignor_name(self.ptr, buf, 256, e) ~= 0 then return nil, errtable(e) end
+  return ffi.string(buf)
+end
+
+local function take(ptr, len)
+  local s = ffi.string(ptr, len)
+  C.moonlog_free(ptr)
+  return s
+end
+
+-- The JoinGroup metadata (ConsumerProtocolSubscription bytes) for `topics`, after the member
+-- received `assignment` (ConsumerProtocolAssignment bytes or nil) in `generation`.
+function Plugin:subscription(topics, assignment, generation)
+  local e = ffi.new("moonlog_error")
+  local t = ffi.new("const char *[?]", #topics + 1, topics)
+  local out, len = ffi.new("void *[1]"), ffi.new("int32_t[1]")
+  local rc = C.moonlog_plugin_subscription(self.ptr, t, #topics, assignment, assignment and #assignment or 0,
+    generation or -1, out, len, e)
+  if rc ~= 0 then return nil, errtable(e) end
+  return take(out[0], len[0])
+end
+
+-- members: array of { member_id =, group_instance_id = (or nil), metadata = subscription bytes };
+-- partitions: { topic = count }. Returns { member_id -> ConsumerProtocolAssignment bytes }.
+function Plugin:assign(members, partitions)
+  local e = ffi.new("moonlog_error")
+  local n = #members
+  local mb = ffi.new("moonlog_join_member[?]", math.max(n, 1))
+  for i, m in ipairs(members) do
+    mb[i - 1].member_id = m.member_id
+    mb[i - 1].group_instance_id = m.group_instance_id
+    mb[i - 1].metadata = m.metadata
+    mb[i - 1].metadata_len = #m.metadata
+  end
+  local names = {}
+  for t in pairs(partitions) do names[#names + 1] = t end
+  table.sort(names)
+  local topics = ffi.new("const char *[?]", #names + 1, names)
+  local counts = ffi.new("int32_t[?]", #names + 1)
+  for i, t in ipairs(names) do counts[i - 1] = partitions[t] end
+  local out, lens = ffi.new("void *[?]", math.max(n, 1)), ffi.new("int32_t[?]", math.max(n, 1))
+  local rc = C.moonlog_plugin_assign(self.ptr, mb, n, topics, counts, #names, out, lens, e)
+  if rc ~= 0 then return nil, errtable(e) end
+  local res = {}
+  for i, m in ipairs(members) do res[m.member_id] = take(out[i - 1], lens[i - 1]) end
+  return res
+end
+
+function Plugin:on_assignment(assignment)
+  local e = ffi.new("moonlog_error")
+  if C.moonlog_plugin_on_assignment(self.ptr, assignment, #assignment, e) ~= 0 then return nil, errtable(e) end
+  return true
 end
 
 function M.murmur2(s) return C.moonlog_murmur2(s, #s) end
@@ -372,6 +439,7 @@ typedef struct moonlog_consumer moonlog_consumer;
 int moonlog_consumer_new(const moonlog_consumer_config *c, moonlog_consumer **out, moonlog_error *err);
 int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err);
 int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, int n, moonlog_error *err);
+int moonlog_consumer_subscribe_pattern(moonlog_consumer *c, const char *pattern, moonlog_error *err);
 int moonlog_consumer_assignment(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err);
 int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog_consumer_record **out,
                           int32_t *count, moonlog_error *err);
@@ -465,8 +533,14 @@ function Consumer:assign(list)
 end
 
 -- subscribe{ "topic", ... } -> true | nil, err (needs group.id); subscribe{} unsubscribes
+-- consumer:subscribe{ "t1", "t2" }, or consumer:subscribe{ pattern = "orders[.][0-9]+" } for every
+-- topic whose whole name matches a POSIX extended regular expression (see consumer.h).
 function Consumer:subscribe(topics)
   if not self.ptr then return closed() end
+  if topics.pattern then
+    if C.moonlog_consumer_subscribe_pattern(self.ptr, topics.pattern, self.e) ~= 0 then return nil, errtable(self.e) end
+    return true
+  end
   local a = ffi.new("const char *[?]", #topics + 1)
   for i, t in ipairs(topics) do a[i - 1] = t end
   self.sub_keep = topics

@@ -49,15 +49,18 @@ struct moonlog_plugin {
     _Atomic int64_t n_calls, n_errors, n_timeouts, n_reloads, n_reload_failures;
     ml_user_counter counters[ML_PLUGIN_MAX_COUNTERS];
     int n_counters;
+    char declared_name[ML_PLUGIN_NAME_MAX]; /* an assignor's `name` in its current source (under mu) */
 };
 
-static const char *const kind_names[] = {"partitioner", "serializer", "retry_policy"};
-static const char *const kind_dirs[] = {"partitioners", "serializers", "retry"};
+static const char *const kind_names[] = {"partitioner", "serializer", "retry_policy", "assignor"};
+static const char *const kind_dirs[] = {"partitioners", "serializers", "retry", "assignors"};
+#define N_KINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
 /* The function each kind must define (index 0) and the optional ones. */
 static const char *const kind_fns[][3] = {
     {"partition", "on_batch_full", NULL},
     {"serialize", "deserialize", NULL},
     {"decide", NULL, NULL},
+    {"assign", "user_data", "on_assignment"},
 };
 
 /* ---- per-thread states ------------------------------------------------------------------ */
@@ -259,6 +262,19 @@ static ml_lua_tls *tls_get(void) {
 
 /* ---- loading and checking ----------------------------------------------------------------- */
 
+/* An assignor's `name` (the protocol name it is advertised under in JoinGroup): a string of 1..
+ * ML_PLUGIN_NAME_MAX-1 characters. The plugin table is on top of the stack. */
+static int check_declared_name(lua_State *L, moonlog_plugin *pl, char *msg, size_t msgsz) {
+    lua_getfield(L, -1, "name");
+    size_t n = 0;
+    const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+    lua_pop(L, 1);
+    if (name && n > 0 && n < ML_PLUGIN_NAME_MAX) return 0;
+    snprintf(msg, msgsz, "%s: an assignor must define name as a string of 1 to %d characters (its protocol name)",
+             pl->path, ML_PLUGIN_NAME_MAX - 1);
+    return -1;
+}
+
 /* Runs the plugin's source in a fresh environment of `L` and checks it; on success leaves the
  * plugin's table on the stack and returns 0, else fills `msg` and leaves the stack as it was. */
 static int load_chunk(lua_State *L, int ref_env_maker, moonlog_plugin *pl, const char *src, size_t len, char *msg,
@@ -330,6 +346,10 @@ static int load_chunk(lua_State *L, int ref_env_maker, moonlog_plugin *pl, const
                     return -1;
                 }
             }
+            if (pl->kind == ML_PLUGIN_ASSIGNOR && check_declared_name(L, pl, msg, msgsz) != 0) {
+                lua_settop(L, top);
+                return -1;
+            }
         }
     }
     if (why) {
@@ -340,8 +360,10 @@ static int load_chunk(lua_State *L, int ref_env_maker, moonlog_plugin *pl, const
     return 0;
 }
 
-/* Compiles and checks a source in a scratch state that is thrown away. */
-static int check_in_scratch(moonlog_plugin *pl, const char *src, size_t len, unsigned *defined, char *msg,
+/* Compiles and checks a source in a scratch state that is thrown away: `defined` gets a bit per
+ * function of the kind the source defines; an assignor's declared name goes to `name` (at least
+ * ML_PLUGIN_NAME_MAX bytes, "" for other kinds). */
+static int check_in_scratch(moonlog_plugin *pl, const char *src, size_t len, unsigned *defined, char *name, char *msg,
                             size_t msgsz) {
     int ref;
     lua_State *L = new_state(&ref);
@@ -355,6 +377,11 @@ static int check_in_scratch(moonlog_plugin *pl, const char *src, size_t len, uns
         lua_getfield(L, -1, kind_fns[pl->kind][i]);
         if (lua_isfunction(L, -1)) *defined |= 1u << i;
         lua_pop(L, 1);
+    }
+    name[0] = 0;
+    if (rc == 0 && pl->kind == ML_PLUGIN_ASSIGNOR) {
+        lua_getfield(L, -1, "name");
+        snprintf(name, ML_PLUGIN_NAME_MAX, "%s", lua_tostring(L, -1));
     }
     lua_close(L);
     return rc;
@@ -771,6 +798,48 @@ int moonlog_plugin_retry(moonlog_plugin *pl, int attempt, int error_code, int64_
     return 0;
 }
 
+/* ---- calls made by the other files of the host (core/lua/assignor.c) ---------------------- */
+
+int ml_plugin_call_begin(moonlog_plugin *pl, int fn, int fail_code, lua_State **L, moonlog_error *err) {
+    ml_lua_tls *t = tls_get();
+    if (!t) return ml_error_set(err, fail_code, "cannot create a LuaJIT state");
+    ml_lua_entry *e = entry_get(t, pl, err, fail_code);
+    if (!e) return fail_code;
+    if (e->ref_fn[fn] == LUA_NOREF) return 1;
+    lua_checkstack(t->L, 32);
+    lua_rawgeti(t->L, LUA_REGISTRYINDEX, e->ref_fn[fn]);
+    *L = t->L;
+    return 0;
+}
+
+int ml_plugin_call(moonlog_plugin *pl, int nargs, int nres, const char *fn, int fail_code, const ml_cluster_ops *ops,
+                   moonlog_error *err) {
+    ml_lua_tls *t = tls;
+    t->ops = ops;
+    int rc = pcall_limited(t, pl, nargs, nres);
+    t->ops = NULL;
+    return rc != 0 ? call_failed(t, pl, fn, fail_code, err) : 0;
+}
+
+int ml_plugin_call_bad(moonlog_plugin *pl, int code, moonlog_error *err, const char *what) {
+    return bad_result(tls, pl, code, err, "%s", what);
+}
+
+int ml_plugin_cluster_push(lua_State *L) {
+    lua_pushvalue(L, SLOT_CLUSTER);
+    return 0;
+}
+
+void ml_plugin_call_end(void) {
+    if (tls) lua_settop(tls->L, STACK_BASE);
+}
+
+void ml_plugin_declared_name(moonlog_plugin *pl, char *out) {
+    pthread_mutex_lock(&pl->mu);
+    memcpy(out, pl->declared_name, ML_PLUGIN_NAME_MAX);
+    pthread_mutex_unlock(&pl->mu);
+}
+
 /* ---- the public side ---------------------------------------------------------------------- */
 
 static int file_exists(const char *p) {
@@ -823,11 +892,11 @@ static int resolve(int kind, const char *name, const char *search_path, char *ou
 int moonlog_plugin_open(const char *kind, const char *name, const moonlog_plugin_options *opts, moonlog_plugin **out,
                         moonlog_error *err) {
     int k = -1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_KINDS; i++)
         if (strcmp(kind, kind_names[i]) == 0) k = i;
     if (k < 0)
         return ml_error_set(err, MOONLOG_ERR_INVALID_ARG,
-                            "unknown plugin kind '%s' (partitioner, serializer, retry_policy)", kind);
+                            "unknown plugin kind '%s' (partitioner, serializer, retry_policy, assignor)", kind);
     char path[PATH_MAX];
     if (!resolve(k, name, opts ? opts->search_path : NULL, path, sizeof path))
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,
@@ -851,7 +920,7 @@ int moonlog_plugin_open(const char *kind, const char *name, const moonlog_plugin
     }
     char msg[512];
     if (!pl->path || !pl->name || read_file(path, &pl->source, &pl->source_len, &pl->st, msg, sizeof msg) != 0 ||
-        check_in_scratch(pl, pl->source, pl->source_len, &pl->defined, msg, sizeof msg) != 0) {
+        check_in_scratch(pl, pl->source, pl->source_len, &pl->defined, pl->declared_name, msg, sizeof msg) != 0) {
         ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "%s %s: %s", kind, name, pl->path ? msg : "out of memory");
         moonlog_plugin_close(pl);
         return MOONLOG_ERR_INVALID_CONFIG;
@@ -905,10 +974,10 @@ int moonlog_plugin_reload_check(moonlog_plugin *pl, moonlog_error *err) {
     if (same) return 0;
     char *src;
     size_t len;
-    char msg[512];
+    char msg[512], name[ML_PLUGIN_NAME_MAX];
     int rc = read_file(pl->path, &src, &len, &st, msg, sizeof msg);
     unsigned defined = 0;
-    if (rc == 0 && check_in_scratch(pl, src, len, &defined, msg, sizeof msg) != 0) {
+    if (rc == 0 && check_in_scratch(pl, src, len, &defined, name, msg, sizeof msg) != 0) {
         free(src);
         rc = -1;
     }
@@ -919,6 +988,7 @@ int moonlog_plugin_reload_check(moonlog_plugin *pl, moonlog_error *err) {
         pl->source = src;
         pl->source_len = len;
         pl->defined = defined;
+        memcpy(pl->declared_name, name, sizeof name);
         atomic_fetch_add(&pl->generation, 1);
     }
     pthread_mutex_unlock(&pl->mu);

@@ -7,7 +7,9 @@
 
 #include "moonlog/plugin.h"
 
-enum ml_plugin_kind { ML_PLUGIN_PARTITIONER, ML_PLUGIN_SERIALIZER, ML_PLUGIN_RETRY_POLICY };
+enum ml_plugin_kind { ML_PLUGIN_PARTITIONER, ML_PLUGIN_SERIALIZER, ML_PLUGIN_RETRY_POLICY, ML_PLUGIN_ASSIGNOR };
+
+#define ML_PLUGIN_NAME_MAX 250 /* an assignor's declared name, with its NUL */
 
 /* What a partitioner may ask about the cluster; `ctx` is the producer. */
 typedef struct ml_cluster_ops {
@@ -55,5 +57,23 @@ int ml_plugin_deserialize(moonlog_plugin *pl, const char *topic, const void *byt
 
 /* 1 when the plugin's last valid load defined the function `fn` of its kind. */
 int ml_plugin_defines(moonlog_plugin *pl, const char *fn);
+
+/* Hook calls made by other files of the host (core/lua/assignor.c), on the calling thread's
+ * state: begin pushes function `fn` (its index among the kind's functions) of the plugin's
+ * current generation and returns 0, 1 when the plugin does not define it (nothing pushed), or
+ * `fail_code` when the plugin cannot be loaded. call runs it with the plugin's time limit and
+ * counters (0 with `nres` results on the stack; else the error names plugin, function and line,
+ * and the stack is reset); `ops` answers cluster.partition_count during the call. call_bad
+ * reports (and counts) a bad result; call_end resets the stack after the results were read. */
+struct lua_State;
+int ml_plugin_call_begin(moonlog_plugin *pl, int fn, int fail_code, struct lua_State **L, moonlog_error *err);
+int ml_plugin_call(moonlog_plugin *pl, int nargs, int nres, const char *fn, int fail_code, const ml_cluster_ops *ops,
+                   moonlog_error *err);
+int ml_plugin_call_bad(moonlog_plugin *pl, int code, moonlog_error *err, const char *what);
+void ml_plugin_call_end(void);
+/* Pushes the thread's `cluster` table (its functions ask the `ops` given to ml_plugin_call). */
+int ml_plugin_cluster_push(struct lua_State *L);
+/* An assignor's `name` in its current generation (ML_PLUGIN_NAME_MAX bytes). */
+void ml_plugin_declared_name(moonlog_plugin *pl, char *out);
 
 #endif

@@ -1,5 +1,5 @@
 -- libmoonlog consumers in a group against a real moonlogd: subscribe, JoinGroup/SyncGroup with
--- the built-in range assignor, heartbeats from the I/O thread, LeaveGroup at close.
+-- the range assignor plugin (the default strategy), heartbeats from the I/O thread, LeaveGroup at close.
 local process = require "process"
 local brokers = require "broker"
 local client = require "client"

@@ -27,6 +27,7 @@ describe("HOOKS.md examples", function()
     assert.is_string(examples.partitioner)
     assert.is_string(examples.serializer)
     assert.is_string(examples.retry_policy)
+    assert.is_string(examples.assignor)
   end)
 
   it("partitioner: murmur2 for keys, sticky until the batch is full", function()
@@ -58,6 +59,19 @@ describe("HOOKS.md examples", function()
     assert.are.equal("hello", s:deserialize("t", "HELLO"))
     assert.are.equal(12, s:deserialize("t", s:serialize("t", "12 items")))
     assert.is_nil((s:deserialize("t", nil)))
+  end)
+
+  it("assignor: every partition to the first member, in the standard encodings", function()
+    local proto = require "consumer_protocol"
+    local a = load("assignor")
+    assert.are.equal("first_takes_all", a:assignor_name())
+    local members = {}
+    for i, id in ipairs({ "m2", "m1" }) do
+      members[i] = { member_id = id, metadata = assert(a:subscription({ "t" })) }
+    end
+    local res = assert(a:assign(members, { t = 3 }))
+    assert.are.same({ t = { 0, 1, 2 } }, (proto.decode_assignment(res.m1)))
+    assert.are.same({}, (proto.decode_assignment(res.m2)))
   end)
 
   it("retry_policy: linear, five attempts, never NOT_ENOUGH_REPLICAS", function()

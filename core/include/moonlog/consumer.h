@@ -14,8 +14,9 @@
  * does after assign()).
  *
  * subscribe() makes the consumer a member of the group (the consumer group protocol, eager
- * rebalancing, the built-in "range" assignor with the standard consumer protocol encoding, so it
- * shares a group with librdkafka and Java consumers using range); its I/O thread heartbeats every
+ * rebalancing, the assignor plugins of partition.assignment.strategy with the standard consumer
+ * protocol encoding, so it shares a group with librdkafka and Java consumers using assignors of
+ * the same names: range, roundrobin, sticky; core/lua/HOOKS.md); its I/O thread heartbeats every
  * heartbeat.interval.ms while the application processes, and close() leaves the group.
  *
  * When the application does not call poll for max.poll.interval.ms, the member leaves the group
@@ -25,9 +26,14 @@
  * runs in poll, on the application's thread (core/lua/HOOKS.md). pause/resume stop and restart
  * fetching and returning a partition's records without losing its position.
  *
- * Not in this increment, and therefore absent from this header: subscription by pattern, Lua
- * assignors and other strategies (partition.assignment.strategy), rebalance listeners,
- * group.instance.id.
+ * With group.instance.id the consumer is a static member (KIP-345, JoinGroup v5+): it never sends
+ * LeaveGroup (close, unsubscribe, max.poll.interval.ms), so its membership lasts until
+ * session.timeout.ms passes without it, and a restart with the same id before then gets its
+ * partitions back without a rebalance of the others (unless it was the leader: the coordinator
+ * rebalances then, as Kafka's does before KIP-814). A second consumer with the same id fences the
+ * first (FENCED_INSTANCE_ID: it logs a warning, gives up its partitions and joins again).
+ *
+ * Not in this increment, and therefore absent from this header: rebalance listeners.
  *
  * Threads: a consumer is used from one thread. The first call after moonlog_consumer_new fixes
  * that thread; a call from any other thread fails with MOONLOG_ERR_WRONG_THREAD and does nothing
@@ -52,6 +58,7 @@ enum moonlog_consumer_errcode {
     MOONLOG_ERR_NO_OFFSET = -121,    /* auto.offset.reset=none and no position for a partition */
     MOONLOG_ERR_NOT_ASSIGNED = -122, /* seek/position of a partition not assigned */
     MOONLOG_ERR_DESERIALIZATION = -123, /* a deserializer failed or returned a bad value (one record) */
+    MOONLOG_ERR_ASSIGNOR = -124,     /* an assignor plugin failed or returned a bad assignment */
 };
 
 /* What a deserializer returned, for bindings that can give the value back its type: the record
@@ -67,6 +74,7 @@ moonlog_consumer_config *moonlog_consumer_config_new(void);
  *   bootstrap.servers          host:port[,host:port...]     required
  *   client.id                  string                       "moonlog-consumer"
  *   group.id                   string (not empty)           none: no commits, no committed offsets
+ *   group.instance.id          1-249 of [a-zA-Z0-9._-]      none: a dynamic member; needs group.id
  *   enable.auto.commit         true | false                 true: with group.id, poll commits the
  *                              positions every auto.commit.interval.ms, and close commits them
  *   auto.commit.interval.ms    >= 0                         5000
@@ -92,6 +100,16 @@ moonlog_consumer_config *moonlog_consumer_config_new(void);
  *   retry.backoff.ms           >= 0                         100
  *   reconnect.backoff.ms       >= 0                         50
  *   metadata.max.age.ms        >= 0                         300000
+ *   partition.assignment.strategy  name|path[,...]          range: the assignor plugins offered in
+ *                              JoinGroup, in order (Java's RangeAssignor, RoundRobinAssignor,
+ *                              StickyAssignor class names stand for range, roundrobin, sticky;
+ *                              cooperative-sticky is refused); loaded at creation with group.id
+ *   plugin.path                dirs (':'-separated)         "": where assignors/<name>.lua is looked
+ *                              up first (then $MOONLOG_PLUGIN_PATH, then the shipped plugins)
+ *   plugin.unsafe              true | false                 false (HOOKS.md, the sandbox)
+ *   plugin.timeout.ms          >= 0                         0: no time limit for assignor calls
+ *   plugin.reload.interval.ms  >= 0                         1000: how often the assignor files are
+ *                              checked for a new version (also before every join); 0 = never
  * An unknown key or a bad value returns MOONLOG_ERR_INVALID_CONFIG with a message naming the key,
  * the value and what is allowed. Cross-key checks happen in moonlog_consumer_new. */
 int moonlog_consumer_config_set(moonlog_consumer_config *c, const char *key, const char *value, moonlog_error *err);
@@ -149,6 +167,15 @@ int moonlog_consumer_new(const moonlog_consumer_config *c, moonlog_consumer **ou
  * poll and start at the group's committed offsets (auto.offset.reset without one). At each
  * rebalance every partition is given up, after an auto commit of the positions. */
 int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, int n, moonlog_error *err);
+
+/* Subscribes to every topic whose whole name matches `pattern`, a POSIX extended regular
+ * expression (regcomp REG_EXTENDED; Java's java.util.regex shares the common syntax, but ERE has
+ * no \d, \w, \s, lazy quantifiers, look-around or inline flags): the I/O thread lists all topics
+ * (Metadata) before it joins and every metadata.max.age.ms after, and rejoins when the matching
+ * set changed, so a topic created later is consumed. Internal topics (__consumer_offsets) never
+ * match. Replaces a subscription to topics (and subscribe() replaces this one); same rules
+ * otherwise. INVALID_ARG names a pattern that does not compile. */
+int moonlog_consumer_subscribe_pattern(moonlog_consumer *c, const char *pattern, moonlog_error *err);
 
 /* The partitions assigned now (by assign or by the group): fills up to `max` entries of `out`
  * (topic pointers valid until the next call on the consumer) and returns how many there are. */
@@ -256,9 +283,11 @@ int moonlog_consumer_committed(moonlog_consumer *c, const moonlog_topic_partitio
  * if any: the consumer is freed either way. */
 int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err);
 
-/* Counters: records.consumed (returned by poll), fetches.sent, bytes.fetched, and the
- * deserializers' plugin.errors, plugin.timeouts, plugin.reloads, plugin.reload.failures.
- * -1 when unknown. */
+/* Counters: records.consumed (returned by poll), fetches.sent, bytes.fetched,
+ * assignments.computed (rebalances this member led and assigned), assignor.failures (assignments
+ * refused: the plugin raised or broke a rule), and plugin.errors, plugin.timeouts,
+ * plugin.reloads, plugin.reload.failures summed over the consumer's plugins (deserializers and
+ * assignors). -1 when unknown. */
 int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name);
 
 #ifdef __cplusplus

@@ -10,6 +10,7 @@
 #ifndef MOONLOG_PLUGIN_H
 #define MOONLOG_PLUGIN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "moonlog/consumer.h" /* MOONLOG_VALUE_*, MOONLOG_ERR_DESERIALIZATION */
@@ -30,7 +31,7 @@ typedef struct moonlog_plugin_options {
     const char *const *config; /* key, value, ..., NULL: what the plugin reads as moonlog.config */
 } moonlog_plugin_options;
 
-/* kind: "partitioner", "serializer" or "retry_policy". `name` is a shipped plugin's name
+/* kind: "partitioner", "serializer", "retry_policy" or "assignor". `name` is a shipped plugin's name
  * (key_hash) looked up in plugins/partitioners/ etc., or a path (anything with a '/' or ending
  * in .lua). The file is compiled and checked (api, kind, functions) before this returns; errors
  * name the file and line. `opts` may be NULL. */
@@ -69,6 +70,30 @@ int moonlog_plugin_deserialize(moonlog_plugin *pl, const char *topic, const void
 /* retry_policy: *retry_after_ms >= 0 to retry after that many ms, -1 to fail now. */
 int moonlog_plugin_retry(moonlog_plugin *pl, int attempt, int error_code, int64_t elapsed_ms, const char *topic,
                          int32_t partition, int64_t *retry_after_ms, moonlog_error *err);
+
+/* assignor (HOOKS.md): the calls a consumer makes, with the bytes the group protocol carries.
+ * name: the assignor's declared `name` (its protocol name) in its current generation, into `out`. */
+int moonlog_plugin_assignor_name(moonlog_plugin *pl, char *out, size_t out_size, moonlog_error *err);
+/* The JoinGroup metadata (ConsumerProtocolSubscription v1) of a member subscribed to `n` topics,
+ * with the plugin's user_data(topics, assignment, generation): `assignment` is the member's last
+ * ConsumerProtocolAssignment (NULL: none) of `generation`. *out malloc'ed (moonlog_free). */
+int moonlog_plugin_subscription(moonlog_plugin *pl, const char *const *topics, int n, const void *assignment,
+                                int32_t assignment_len, int32_t generation, void **out, int32_t *out_len,
+                                moonlog_error *err);
+/* A member as the JoinGroup response lists it to the leader. */
+typedef struct moonlog_join_member {
+    const char *member_id;
+    const char *group_instance_id; /* NULL: a dynamic member */
+    const void *metadata;          /* its ConsumerProtocolSubscription */
+    int32_t metadata_len;
+} moonlog_join_member;
+/* The leader's step: assign(members, cluster) over topics[t] of counts[t] partitions, checked;
+ * assignments[i] (malloc'ed, moonlog_free) gets member i's ConsumerProtocolAssignment, lens[i]
+ * its length. MOONLOG_ERR_ASSIGNOR names the plugin, file, line and the broken rule. */
+int moonlog_plugin_assign(moonlog_plugin *pl, const moonlog_join_member *members, int n, const char *const *topics,
+                          const int32_t *counts, int n_topics, void **assignments, int32_t *lens, moonlog_error *err);
+/* on_assignment(assignment, user_data) with a member's ConsumerProtocolAssignment. */
+int moonlog_plugin_on_assignment(moonlog_plugin *pl, const void *assignment, int32_t len, moonlog_error *err);
 
 /* Java's murmur2 (the hash of Utils.murmur2, as a signed 32-bit value) and the partition the
  * Java client's default partitioner picks for a keyed record. */
