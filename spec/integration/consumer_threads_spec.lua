@@ -51,6 +51,9 @@ describe("consumer threads", function()
   teardown(function() if b then b:stop() end end)
 
   it("refuses a call from a second thread with WRONG_THREAD", function()
+    -- the topic exists first: the owner's poll must not meet UNKNOWN_TOPIC_OR_PARTITION
+    local made, why = process.sh("printf 'x\\n' | kcat -P -b " .. b.bootstrap .. " -t threads")
+    assert(made, why)
     local dir = process.tmpdir("consumer-threads")
     process.write_file(dir .. "/threads.c", PROGRAM)
     local lib = client.root .. "/" .. client.build
