@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/producer_cmd.h"
 #include "common/clock.h"
 
 typedef struct perf {
@@ -177,11 +178,4 @@ static int perf_produce(ml_cli_popts *o) {
     return failed || refused ? 1 : 0;
 }
 
-int ml_cli_perf_produce(int argc, char **argv) {
-    ml_cli_popts o;
-    ml_cli_popts_init(&o);
-    if (!o.cfg) return 1;
-    int rc = ml_cli_popts_parse(&o, argc, argv, 1) == 0 ? perf_produce(&o) : 2;
-    moonlog_config_free(o.cfg);
-    return rc;
-}
+int ml_cli_perf_produce(int argc, char **argv) { return ml_cli_popts_main(argc, argv, 1, perf_produce); }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/producer_cmd.h"
 
 static atomic_long produce_failed;
 
@@ -66,11 +67,4 @@ static int produce(ml_cli_popts *o) {
     return failed ? 1 : 0;
 }
 
-int ml_cli_produce(int argc, char **argv) {
-    ml_cli_popts o;
-    ml_cli_popts_init(&o);
-    if (!o.cfg) return 1;
-    int rc = ml_cli_popts_parse(&o, argc, argv, 0) == 0 ? produce(&o) : 2;
-    moonlog_config_free(o.cfg);
-    return rc;
-}
+int ml_cli_produce(int argc, char **argv) { return ml_cli_popts_main(argc, argv, 0, produce); }
