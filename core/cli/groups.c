@@ -14,58 +14,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/admin_cmd.h"
 #include "cli/cli.h"
-#include "moonlog/admin.h"
 
-enum { A_NONE, A_LIST, A_DESCRIBE, A_DELETE };
+enum { A_NONE /* 0, as ml_cli_admin has it */, A_LIST, A_DESCRIBE, A_DELETE };
 
 typedef struct gopts {
-    int action, members, verbose, all;
-    const char *bootstrap, *group;
-    moonlog_consumer_config *cfg;
+    ml_cli_admin base; /* first: the callbacks cast back */
+    int members, verbose, all;
+    const char *group;
 } gopts;
 
-static int set_action(gopts *o, int action, const char *a) {
-    if (o->action != A_NONE) {
-        fprintf(stderr, "moonlog: %s: only one of --list, --describe, --delete\n", a);
-        return -1;
-    }
-    o->action = action;
-    return 0;
+static int parse_flag(gopts *o, const char *a) {
+    if (strcmp(a, "--list") == 0) return ml_cli_admin_action(&o->base, A_LIST, a);
+    if (strcmp(a, "--describe") == 0) return ml_cli_admin_action(&o->base, A_DESCRIBE, a);
+    if (strcmp(a, "--delete") == 0) return ml_cli_admin_action(&o->base, A_DELETE, a);
+    if (strcmp(a, "--members") == 0) return o->members = 1, 0;
+    if (strcmp(a, "--verbose") == 0) return o->verbose = 1, 0;
+    if (strcmp(a, "--all-groups") == 0) return o->all = 1, 0;
+    return 1; /* not a flag */
 }
 
-static int parse(gopts *o, int argc, char **argv) {
+static const char *const value_options[] = {"--bootstrap-server", "--group", "--command-config", NULL};
+
+static int parse(ml_cli_admin *base, int argc, char **argv) {
+    gopts *o = (gopts *)base;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        int rc = 0;
-        if (strcmp(a, "--list") == 0) rc = set_action(o, A_LIST, a);
-        else if (strcmp(a, "--describe") == 0) rc = set_action(o, A_DESCRIBE, a);
-        else if (strcmp(a, "--delete") == 0) rc = set_action(o, A_DELETE, a);
-        else if (strcmp(a, "--members") == 0) o->members = 1;
-        else if (strcmp(a, "--verbose") == 0) o->verbose = 1;
-        else if (strcmp(a, "--all-groups") == 0) o->all = 1;
-        else if (strcmp(a, "--bootstrap-server") == 0 || strcmp(a, "--group") == 0 ||
-                 strcmp(a, "--command-config") == 0) {
-            const char *v = ml_cli_value(argc, argv, &i);
+        int rc = parse_flag(o, a);
+        if (rc == 1) {
+            const char *v = ml_cli_known_value(argc, argv, &i, ml_cli_one_of(a, value_options));
             if (!v) return -1;
-            if (a[2] == 'b') o->bootstrap = v;
-            else if (a[2] == 'g') o->group = v;
-            else rc = ml_cli_consumer_file(o->cfg, v);
-        } else {
-            fprintf(stderr, "moonlog: unknown option %s\n", a);
-            return -1;
+            rc = strcmp(a, "--group") == 0 ? (o->group = v, 0) : ml_cli_admin_option(base, a, v);
         }
         if (rc != 0) return -1;
     }
-    if (o->action == A_NONE) {
-        fprintf(stderr, "moonlog: groups needs one of --list, --describe, --delete\n");
-        return -1;
-    }
-    if (o->action != A_LIST && !o->group && !(o->all && o->action == A_DESCRIBE)) {
+    if (ml_cli_admin_need_action(base, "groups") != 0) return -1;
+    if (base->action != A_LIST && !o->group && !(o->all && base->action == A_DESCRIBE)) {
         fprintf(stderr, "moonlog: --group is required (or --all-groups with --describe)\n");
         return -1;
     }
-    return ml_cli_consumer_set(o->cfg, "bootstrap.servers", o->bootstrap);
+    return 0;
 }
 
 /* ---- A table whose columns are as wide as their widest cell -------------------------------- */
@@ -297,24 +286,14 @@ static int delete_group(gopts *o, moonlog_admin *a) {
     return 0;
 }
 
+static int act(ml_cli_admin *base, moonlog_admin *a) {
+    gopts *o = (gopts *)base;
+    if (base->action == A_LIST) return list(a);
+    if (base->action == A_DESCRIBE) return o->group ? describe(o, a, o->group) : describe_all(o, a);
+    return delete_group(o, a);
+}
+
 int ml_cli_groups(int argc, char **argv) {
-    gopts o = {.bootstrap = "127.0.0.1:9092"};
-    o.cfg = moonlog_consumer_config_new();
-    if (!o.cfg) return 1;
-    int rc = 2;
-    moonlog_admin *a = NULL;
-    moonlog_error e;
-    if (ml_cli_consumer_set(o.cfg, "client.id", "moonlog-admin") != 0 || parse(&o, argc, argv) != 0) goto out;
-    rc = 1;
-    if (moonlog_admin_new(o.cfg, &a, &e) != 0) {
-        fprintf(stderr, "moonlog: %s\n", e.message);
-        goto out;
-    }
-    if (o.action == A_LIST) rc = list(a);
-    else if (o.action == A_DESCRIBE) rc = o.group ? describe(&o, a, o.group) : describe_all(&o, a);
-    else rc = delete_group(&o, a);
-out:
-    moonlog_admin_close(a);
-    moonlog_consumer_config_free(o.cfg);
-    return rc;
+    gopts o = {.base = {"--list, --describe, --delete", parse, act}};
+    return ml_cli_admin_main(&o.base, argc, argv);
 }

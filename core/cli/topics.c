@@ -14,16 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/admin_cmd.h"
 #include "cli/cli.h"
-#include "moonlog/admin.h"
 
-enum { A_NONE, A_CREATE, A_LIST, A_DESCRIBE, A_DELETE, A_ALTER };
+enum { A_NONE /* 0, as ml_cli_admin has it */, A_CREATE, A_LIST, A_DESCRIBE, A_DELETE, A_ALTER };
 
 #define MAX_ITEMS 256
 
 typedef struct topts {
-    int action;
-    const char *bootstrap;
+    ml_cli_admin base; /* first: the callbacks cast back */
     const char *topics[MAX_ITEMS];
     int n_topics;
     int64_t partitions, replication_factor;
@@ -31,17 +30,7 @@ typedef struct topts {
     const char *config_values[MAX_ITEMS];
     int n_configs;
     int exclude_internal;
-    moonlog_consumer_config *cfg;
 } topts;
-
-static int set_action(topts *o, int action, const char *a) {
-    if (o->action != A_NONE) {
-        fprintf(stderr, "moonlog: %s: only one of --create, --list, --describe, --delete, --alter\n", a);
-        return -1;
-    }
-    o->action = action;
-    return 0;
-}
 
 static int add_config(topts *o, const char *kv) {
     char key[256];
@@ -55,57 +44,57 @@ static int add_config(topts *o, const char *kv) {
     return 0;
 }
 
+static int add_topic(topts *o, const char *v) {
+    if (o->n_topics == MAX_ITEMS) {
+        fprintf(stderr, "moonlog: more than %d --topic\n", MAX_ITEMS);
+        return -1;
+    }
+    o->topics[o->n_topics++] = v;
+    return 0;
+}
+
 static int parse_flag(topts *o, const char *a) {
-    if (strcmp(a, "--create") == 0) return set_action(o, A_CREATE, a);
-    if (strcmp(a, "--list") == 0) return set_action(o, A_LIST, a);
-    if (strcmp(a, "--describe") == 0) return set_action(o, A_DESCRIBE, a);
-    if (strcmp(a, "--delete") == 0) return set_action(o, A_DELETE, a);
-    if (strcmp(a, "--alter") == 0) return set_action(o, A_ALTER, a);
+    if (strcmp(a, "--create") == 0) return ml_cli_admin_action(&o->base, A_CREATE, a);
+    if (strcmp(a, "--list") == 0) return ml_cli_admin_action(&o->base, A_LIST, a);
+    if (strcmp(a, "--describe") == 0) return ml_cli_admin_action(&o->base, A_DESCRIBE, a);
+    if (strcmp(a, "--delete") == 0) return ml_cli_admin_action(&o->base, A_DELETE, a);
+    if (strcmp(a, "--alter") == 0) return ml_cli_admin_action(&o->base, A_ALTER, a);
     if (strcmp(a, "--exclude-internal") == 0) return o->exclude_internal = 1, 0;
     return 1; /* not a flag */
 }
 
-static int parse(topts *o, int argc, char **argv) {
+static int parse_option(topts *o, const char *a, const char *v) {
+    if (strcmp(a, "--topic") == 0) return add_topic(o, v);
+    if (strcmp(a, "--partitions") == 0) return ml_cli_int(a, v, INT32_MIN, INT32_MAX, &o->partitions);
+    if (strcmp(a, "--replication-factor") == 0) return ml_cli_int(a, v, INT16_MIN, INT16_MAX, &o->replication_factor);
+    if (strcmp(a, "--config") == 0) return add_config(o, v);
+    int rc = ml_cli_admin_option(&o->base, a, v);
+    return rc == 1 ? ml_cli_unknown(a) : rc;
+}
+
+/* Every option but the flags takes a value, even one it does not know (then named unknown). */
+static int parse(ml_cli_admin *base, int argc, char **argv) {
+    topts *o = (topts *)base;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int rc = parse_flag(o, a);
-        if (rc <= 0) {
-            if (rc < 0) return -1;
-            continue;
-        }
-        const char *v = ml_cli_value(argc, argv, &i);
-        if (!v) return -1;
-        rc = 0;
-        if (strcmp(a, "--bootstrap-server") == 0) o->bootstrap = v;
-        else if (strcmp(a, "--topic") == 0) {
-            if (o->n_topics == MAX_ITEMS) {
-                fprintf(stderr, "moonlog: more than %d --topic\n", MAX_ITEMS);
-                return -1;
-            }
-            o->topics[o->n_topics++] = v;
-        } else if (strcmp(a, "--partitions") == 0) rc = ml_cli_int(a, v, INT32_MIN, INT32_MAX, &o->partitions);
-        else if (strcmp(a, "--replication-factor") == 0) rc = ml_cli_int(a, v, INT16_MIN, INT16_MAX, &o->replication_factor);
-        else if (strcmp(a, "--config") == 0) rc = add_config(o, v);
-        else if (strcmp(a, "--command-config") == 0) rc = ml_cli_consumer_file(o->cfg, v);
-        else {
-            fprintf(stderr, "moonlog: unknown option %s\n", a);
-            return -1;
+        if (rc == 1) {
+            const char *v = ml_cli_value(argc, argv, &i);
+            rc = v ? parse_option(o, a, v) : -1;
         }
         if (rc != 0) return -1;
     }
-    if (o->action == A_NONE) {
-        fprintf(stderr, "moonlog: topics needs one of --create, --list, --describe, --delete, --alter\n");
-        return -1;
-    }
-    if ((o->action == A_CREATE || o->action == A_DELETE || o->action == A_ALTER) && o->n_topics == 0) {
+    if (ml_cli_admin_need_action(base, "topics") != 0) return -1;
+    int action = base->action;
+    if ((action == A_CREATE || action == A_DELETE || action == A_ALTER) && o->n_topics == 0) {
         fprintf(stderr, "moonlog: --topic is required\n");
         return -1;
     }
-    if (o->action == A_ALTER && o->partitions == -1) {
+    if (action == A_ALTER && o->partitions == -1) {
         fprintf(stderr, "moonlog: --alter needs --partitions N (the new total)\n");
         return -1;
     }
-    return ml_cli_consumer_set(o->cfg, "bootstrap.servers", o->bootstrap);
+    return 0;
 }
 
 /* Prints each failed topic's error; the exit status. */
@@ -138,8 +127,8 @@ static int delete_or_alter(topts *o, moonlog_admin *a) {
     memset(results, 0, sizeof results);
     int32_t totals[MAX_ITEMS];
     for (int i = 0; i < o->n_topics; i++) totals[i] = (int32_t)o->partitions;
-    int rc = o->action == A_DELETE ? moonlog_admin_delete_topics(a, o->topics, o->n_topics, results, &e)
-                                   : moonlog_admin_create_partitions(a, o->topics, totals, o->n_topics, results, &e);
+    int rc = o->base.action == A_DELETE ? moonlog_admin_delete_topics(a, o->topics, o->n_topics, results, &e)
+                                        : moonlog_admin_create_partitions(a, o->topics, totals, o->n_topics, results, &e);
     return report(results, o->n_topics, rc, &e);
 }
 
@@ -187,7 +176,7 @@ static int describe_one(moonlog_admin *a, const moonlog_topic_info *t) {
 static int list_or_describe(topts *o, moonlog_admin *a) {
     moonlog_topic_list *l;
     moonlog_error e;
-    int n = o->action == A_LIST ? 0 : o->n_topics;
+    int n = o->base.action == A_LIST ? 0 : o->n_topics;
     if (moonlog_admin_describe_topics(a, o->topics, n, &l, &e) != 0) {
         fprintf(stderr, "moonlog: %s\n", e.message);
         return 1;
@@ -200,7 +189,7 @@ static int list_or_describe(topts *o, moonlog_admin *a) {
             rc = 1;
         } else if (o->exclude_internal && t->internal) {
             continue;
-        } else if (o->action == A_LIST) {
+        } else if (o->base.action == A_LIST) {
             printf("%s\n", t->name);
         } else if (describe_one(a, t) != 0) {
             rc = 1;
@@ -210,25 +199,17 @@ static int list_or_describe(topts *o, moonlog_admin *a) {
     return rc;
 }
 
+static int act(ml_cli_admin *base, moonlog_admin *a) {
+    topts *o = (topts *)base;
+    if (base->action == A_CREATE) return create(o, a);
+    if (base->action == A_DELETE || base->action == A_ALTER) return delete_or_alter(o, a);
+    return list_or_describe(o, a);
+}
+
 int ml_cli_topics(int argc, char **argv) {
-    topts o = {.bootstrap = "127.0.0.1:9092", .partitions = -1, .replication_factor = -1};
-    o.cfg = moonlog_consumer_config_new();
-    if (!o.cfg) return 1;
-    int rc = 2;
-    moonlog_admin *a = NULL;
-    moonlog_error e;
-    if (ml_cli_consumer_set(o.cfg, "client.id", "moonlog-admin") != 0 || parse(&o, argc, argv) != 0) goto out;
-    rc = 1;
-    if (moonlog_admin_new(o.cfg, &a, &e) != 0) {
-        fprintf(stderr, "moonlog: %s\n", e.message);
-        goto out;
-    }
-    if (o.action == A_CREATE) rc = create(&o, a);
-    else if (o.action == A_DELETE || o.action == A_ALTER) rc = delete_or_alter(&o, a);
-    else rc = list_or_describe(&o, a);
-out:
-    moonlog_admin_close(a);
+    topts o = {.base = {"--create, --list, --describe, --delete, --alter", parse, act}, .partitions = -1,
+               .replication_factor = -1};
+    int rc = ml_cli_admin_main(&o.base, argc, argv);
     for (int i = 0; i < o.n_configs; i++) free(o.config_keys[i]);
-    moonlog_consumer_config_free(o.cfg);
     return rc;
 }
