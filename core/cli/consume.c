@@ -21,12 +21,11 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/consumer_cmd.h"
 #include "common/clock.h"
-#include "moonlog/admin.h"
 
 typedef struct fmt {
     int key, timestamp, partition, offset, headers, value;
@@ -34,12 +33,10 @@ typedef struct fmt {
 } fmt;
 
 typedef struct copts {
-    const char *bootstrap, *topic, *group, *offset, *reset;
+    ml_cli_copts c;
     int from_beginning;
-    int32_t partition;
     int64_t max_messages, timeout_ms;
     fmt f;
-    moonlog_consumer_config *cfg;
 } copts;
 
 static volatile sig_atomic_t stop_signal;
@@ -81,70 +78,61 @@ static int format_property(fmt *f, const char *kv) {
 
 static const char *const value_options[] = {"--bootstrap-server", "--topic", "--group", "--offset", "--partition",
                                             "--max-messages", "--timeout-ms", "--property", "--consumer-property",
-                                            "--consumer.config", "--key-deserializer", "--value-deserializer"};
+                                            "--consumer.config", "--key-deserializer", "--value-deserializer", NULL};
 
-static int is_value_option(const char *a) {
-    for (size_t i = 0; i < sizeof value_options / sizeof *value_options; i++)
-        if (strcmp(a, value_options[i]) == 0) return 1;
+static int option(copts *o, const char *a, const char *v) {
+    int rc = ml_cli_copts_option(&o->c, a, v);
+    if (rc != 1) return rc;
+    int64_t n;
+    if (strcmp(a, "--offset") == 0) o->c.offset = v;
+    else if (strcmp(a, "--partition") == 0) {
+        if (ml_cli_int(a, v, 0, INT32_MAX, &n) != 0) return -1;
+        o->c.partition = (int32_t)n;
+    } else if (strcmp(a, "--max-messages") == 0) return ml_cli_int(a, v, 1, INT64_MAX, &o->max_messages);
+    else if (strcmp(a, "--timeout-ms") == 0) return ml_cli_int(a, v, 0, INT64_MAX, &o->timeout_ms);
+    else if (strcmp(a, "--property") == 0) return format_property(&o->f, v);
+    else if (strcmp(a, "--key-deserializer") == 0) return ml_cli_consumer_set(o->c.cfg, "key.deserializer", v);
+    else return ml_cli_consumer_set(o->c.cfg, "value.deserializer", v); /* --value-deserializer */
+    return 0;
+}
+
+/* The options that only make sense together. 0 or -1 (printed). */
+static int check(const copts *o) {
+    const ml_cli_copts *c = &o->c;
+    if (!c->topic) {
+        fprintf(stderr, "moonlog: --topic is required\n");
+        return -1;
+    }
+    if (c->group && c->partition >= 0) {
+        fprintf(stderr, "moonlog: --partition assigns one partition: it does not go with --group\n");
+        return -1;
+    }
+    if (c->offset && c->partition < 0) {
+        fprintf(stderr, "moonlog: --offset needs --partition\n");
+        return -1;
+    }
+    int64_t off;
+    if (c->offset && strcmp(c->offset, "earliest") != 0 && strcmp(c->offset, "latest") != 0 &&
+        ml_cli_int("--offset", c->offset, 0, INT64_MAX, &off) != 0)
+        return -1;
+    if (o->from_beginning && c->reset && strcmp(c->reset, "earliest") != 0) {
+        fprintf(stderr, "moonlog: --from-beginning and auto.offset.reset=%s cannot be used together\n", c->reset);
+        return -1;
+    }
     return 0;
 }
 
 static int parse(copts *o, int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--from-beginning") == 0) {
+        if (strcmp(argv[i], "--from-beginning") == 0) {
             o->from_beginning = 1;
             continue;
         }
-        int64_t n;
-        int rc = 0;
-        if (!is_value_option(a)) {
-            fprintf(stderr, "moonlog: unknown option %s\n", a);
-            return -1;
-        }
-        const char *v = ml_cli_value(argc, argv, &i);
-        if (!v) return -1;
-        if (strcmp(a, "--bootstrap-server") == 0) o->bootstrap = v;
-        else if (strcmp(a, "--topic") == 0) o->topic = v;
-        else if (strcmp(a, "--group") == 0) o->group = v;
-        else if (strcmp(a, "--offset") == 0) o->offset = v;
-        else if (strcmp(a, "--partition") == 0) {
-            rc = ml_cli_int(a, v, 0, INT32_MAX, &n);
-            o->partition = (int32_t)n;
-        } else if (strcmp(a, "--max-messages") == 0) rc = ml_cli_int(a, v, 1, INT64_MAX, &o->max_messages);
-        else if (strcmp(a, "--timeout-ms") == 0) rc = ml_cli_int(a, v, 0, INT64_MAX, &o->timeout_ms);
-        else if (strcmp(a, "--property") == 0) rc = format_property(&o->f, v);
-        else if (strcmp(a, "--consumer-property") == 0) {
-            rc = ml_cli_consumer_kv(o->cfg, v);
-            if (rc == 0 && strncmp(v, "auto.offset.reset=", 18) == 0) o->reset = v + 18;
-        } else if (strcmp(a, "--consumer.config") == 0) rc = ml_cli_consumer_file(o->cfg, v);
-        else if (strcmp(a, "--key-deserializer") == 0) rc = ml_cli_consumer_set(o->cfg, "key.deserializer", v);
-        else rc = ml_cli_consumer_set(o->cfg, "value.deserializer", v); /* --value-deserializer */
-        if (rc != 0) return -1;
+        const char *a = argv[i], *v = ml_cli_known_value(argc, argv, &i, ml_cli_one_of(a, value_options));
+        if (!v || option(o, a, v) != 0) return -1;
     }
-    if (!o->topic) {
-        fprintf(stderr, "moonlog: --topic is required\n");
-        return -1;
-    }
-    if (o->group && o->partition >= 0) {
-        fprintf(stderr, "moonlog: --partition assigns one partition: it does not go with --group\n");
-        return -1;
-    }
-    if (o->offset && o->partition < 0) {
-        fprintf(stderr, "moonlog: --offset needs --partition\n");
-        return -1;
-    }
-    int64_t off;
-    if (o->offset && strcmp(o->offset, "earliest") != 0 && strcmp(o->offset, "latest") != 0 &&
-        ml_cli_int("--offset", o->offset, 0, INT64_MAX, &off) != 0)
-        return -1;
-    if (o->from_beginning && o->reset && strcmp(o->reset, "earliest") != 0) {
-        fprintf(stderr, "moonlog: --from-beginning and auto.offset.reset=%s cannot be used together\n", o->reset);
-        return -1;
-    }
-    if (ml_cli_consumer_set(o->cfg, "bootstrap.servers", o->bootstrap) != 0) return -1;
-    if (o->from_beginning && ml_cli_consumer_set(o->cfg, "auto.offset.reset", "earliest") != 0) return -1;
-    return o->group ? ml_cli_consumer_set(o->cfg, "group.id", o->group) : 0;
+    if (check(o) != 0 || ml_cli_copts_apply(&o->c) != 0) return -1;
+    return o->from_beginning ? ml_cli_consumer_set(o->c.cfg, "auto.offset.reset", "earliest") : 0;
 }
 
 /* ---- Output: Kafka's DefaultMessageFormatter ----------------------------------------------- */
@@ -187,50 +175,6 @@ static void print_record(const fmt *f, const moonlog_consumer_record *r) {
     fputs(f->line_sep, stdout);
 }
 
-/* ---- Assignment without a group ------------------------------------------------------------ */
-
-/* --offset of the one partition assigned: earliest, latest or a number (checked by parse). */
-static int position(const copts *o, moonlog_consumer *c, const moonlog_topic_partition *tp, moonlog_error *e) {
-    if (!o->offset) return 0;
-    if (strcmp(o->offset, "earliest") == 0) return moonlog_consumer_seek_to_beginning(c, tp, 1, e);
-    if (strcmp(o->offset, "latest") == 0) return moonlog_consumer_seek_to_end(c, tp, 1, e);
-    return moonlog_consumer_seek(c, o->topic, o->partition, strtoll(o->offset, NULL, 10), e);
-}
-
-/* Every partition of the topic (or --partition), positioned by --offset. 0 or -1 (printed). */
-static int assign_all(copts *o, moonlog_consumer *c) {
-    moonlog_admin *a = NULL;
-    moonlog_error e;
-    moonlog_topic_list *l = NULL;
-    const char *names[1] = {o->topic};
-    if (moonlog_admin_new(o->cfg, &a, &e) != 0 || moonlog_admin_describe_topics(a, names, 1, &l, &e) != 0) {
-        if (a) moonlog_admin_close(a);
-        fprintf(stderr, "moonlog: %s\n", e.message);
-        return -1;
-    }
-    moonlog_admin_close(a);
-    int rc = -1;
-    moonlog_topic_info *t = l->n == 1 ? &l->topics[0] : NULL;
-    if (!t || t->error) {
-        fprintf(stderr, "moonlog: topic '%s': %s\n", o->topic,
-                t ? moonlog_err_name(t->error) : "not in the Metadata response");
-    } else if (o->partition >= t->n_partitions) {
-        fprintf(stderr, "moonlog: topic '%s' has %d partitions: there is no partition %d\n", o->topic, t->n_partitions,
-                o->partition);
-    } else {
-        int n = o->partition >= 0 ? 1 : t->n_partitions;
-        moonlog_topic_partition *tps = calloc((size_t)(n ? n : 1), sizeof *tps);
-        for (int i = 0; tps && i < n; i++) tps[i] = (moonlog_topic_partition){o->topic, o->partition >= 0 ? o->partition : i};
-        if (!tps) fprintf(stderr, "moonlog: out of memory\n");
-        else if (moonlog_consumer_assign(c, tps, n, &e) != 0 || position(o, c, tps, &e) != 0)
-            fprintf(stderr, "moonlog: %s\n", e.message);
-        else rc = 0;
-        free(tps);
-    }
-    moonlog_admin_topic_list_free(l);
-    return rc;
-}
-
 /* ---- The loop ------------------------------------------------------------------------------- */
 
 /* Records poll returned beyond --max-messages: their partitions go back to the first of them, so
@@ -252,9 +196,7 @@ static int run(copts *o, moonlog_consumer *c) {
     while (!stop_signal && (o->max_messages < 0 || count < o->max_messages)) {
         const moonlog_consumer_record *recs;
         int32_t n;
-        /* short waits so a signal is seen soon (poll restarts its wait on EINTR) */
-        if (moonlog_consumer_poll(c, 100, &recs, &n, &e) != 0) {
-            fprintf(stderr, "moonlog: %s: %s\n", e.name, e.message);
+        if (ml_cli_copts_poll(c, &recs, &n) != 0) {
             rc = 1;
             break;
         }
@@ -277,35 +219,23 @@ static int run(copts *o, moonlog_consumer *c) {
     return rc;
 }
 
-int ml_cli_consume(int argc, char **argv) {
-    copts o = {"127.0.0.1:9092", NULL, NULL, NULL, NULL, 0, -1, -1, -1,
-               {0, 0, 0, 0, 0, 1, "\t", "\n", ",", "null"}, moonlog_consumer_config_new()};
-    if (!o.cfg) return 1;
-    int rc = 2;
-    moonlog_consumer *c = NULL;
-    moonlog_error e;
-    if (ml_cli_consumer_set(o.cfg, "client.id", "moonlog-console-consumer") != 0 || parse(&o, argc, argv) != 0) goto out;
-    rc = 1;
-    if (moonlog_consumer_new(o.cfg, &c, &e) != 0) {
-        fprintf(stderr, "moonlog: %s\n", e.message);
-        goto out;
-    }
+static void trap_signals(void) {
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    const char *topics[1] = {o.topic};
-    if (o.group ? moonlog_consumer_subscribe(c, topics, 1, &e) != 0 : assign_all(&o, c) != 0) {
-        if (o.group) fprintf(stderr, "moonlog: %s\n", e.message);
-        goto out;
-    }
-    rc = run(&o, c);
-out:
-    if (c && moonlog_consumer_close(c, &e) != 0) {
-        fprintf(stderr, "moonlog: closing the consumer: %s: %s\n", e.name, e.message);
-        rc = 1;
-    }
-    moonlog_consumer_config_free(o.cfg);
-    return rc;
+}
+
+int ml_cli_consume(int argc, char **argv) {
+    copts o = {.max_messages = -1, .timeout_ms = -1, .f = {0, 0, 0, 0, 0, 1, "\t", "\n", ",", "null"}};
+    moonlog_consumer *c = NULL;
+    int rc = ml_cli_copts_init(&o.c, "moonlog-console-consumer");
+    if (rc == 0 && parse(&o, argc, argv) != 0) rc = 2;
+    if (rc == 0 && ml_cli_copts_open(&o.c, &c) != 0) rc = 1;
+    /* before the assignment: a signal while it waits on the broker still closes cleanly */
+    if (rc == 0) trap_signals();
+    if (rc == 0 && ml_cli_copts_attach(&o.c, c) != 0) rc = 1;
+    if (rc == 0) rc = run(&o, c);
+    return ml_cli_copts_close(&o.c, c, rc);
 }
