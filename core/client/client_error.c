@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "moonlog/consumer.h"
 
 const char *moonlog_err_name(int code) {
     switch (code) {
@@ -19,6 +20,7 @@ const char *moonlog_err_name(int code) {
     case MOONLOG_ERR_INVALID_ARG: return "INVALID_ARG";
     case MOONLOG_ERR_RETRY_POLICY: return "RETRY_POLICY";
     case MOONLOG_ERR_NETWORK: return "NETWORK";
+    case MOONLOG_ERR_LISTENER: return "LISTENER";
     default: return ml_kafka_error_name((int16_t)code);
     }
 }

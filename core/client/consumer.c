@@ -31,10 +31,18 @@ static int check_thread(moonlog_consumer *c, moonlog_error *err) {
                 "a consumer is used from one thread: this call came from another one and was refused");
 }
 
+/* poll, subscribe, assign and close are refused inside a rebalance listener (as Java's). */
+static int check_outside_listener(moonlog_consumer *c, const char *what, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc || !c->in_listener) return rc;
+    return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "%s cannot be called inside a rebalance listener", what);
+}
+
 static void consumer_free(moonlog_consumer *c) {
     ml_fetcher_stop(c);
     ml_group_leave(c);
     ml_group_close(c);
+    ml_rebalance_free(c);
     ml_strings_free(c->sub_topics, c->n_sub);
     free(c->member_id);
     while (c->head) {
@@ -83,7 +91,8 @@ int moonlog_consumer_new(const moonlog_consumer_config *cfg, moonlog_consumer **
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
     }
     c->out_cap = c->conf.max_poll_records;
-    if ((rc = ml_cnodes_init(c, err)) != 0 || (rc = ml_fetcher_start(c, err)) != 0) {
+    if ((rc = ml_rebalance_open(c, err)) != 0 || (rc = ml_cnodes_init(c, err)) != 0 ||
+        (rc = ml_fetcher_start(c, err)) != 0) {
         consumer_free(c);
         return rc;
     }
@@ -166,7 +175,7 @@ int ml_consumer_set_assignment(moonlog_consumer *c, const moonlog_topic_partitio
 }
 
 int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err) {
-    int rc = check_thread(c, err);
+    int rc = check_outside_listener(c, "assign", err);
     if (rc) return rc;
     for (int i = 0; i < n; i++)
         if (!tps[i].topic || !tps[i].topic[0] || tps[i].partition < 0)
@@ -183,8 +192,9 @@ int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *
 }
 
 /* subscribe(n topics) / unsubscribe (n = 0): the I/O thread joins, rejoins or leaves the group. */
-int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, int n, moonlog_error *err) {
-    int rc = check_thread(c, err);
+static int subscribe(moonlog_consumer *c, const char *const *topics, int n, const moonlog_rebalance_listener *l,
+                     moonlog_error *err) {
+    int rc = check_outside_listener(c, "subscribe", err);
     if (rc) return rc;
     if (!c->conf.group_id) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe needs group.id");
     for (int i = 0; i < n; i++)
@@ -206,15 +216,30 @@ int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, i
         ml_strings_free(t, n);
         return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe: partitions are assigned (assign none first)");
     }
+    pthread_mutex_unlock(&c->mu);
+    if (n == 0 && c->sub_topics) ml_rebalance_revoke_now(c); /* unsubscribe gives up what is owned */
+    pthread_mutex_lock(&c->mu);
     ml_strings_free(c->sub_topics, c->n_sub);
     c->sub_topics = t;
     c->n_sub = n;
     c->sub_epoch++;
     c->last_poll_ms = ml_mono_ms();
     if (n == 0) ml_consumer_set_assignment(c, NULL, 0, ML_NO_RESET);
+    c->has_listener = l != NULL;
+    if (l) c->listener = *l;
     pthread_cond_broadcast(&c->io_cv);
     pthread_mutex_unlock(&c->mu);
     return 0;
+}
+
+int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, int n, moonlog_error *err) {
+    moonlog_rebalance_listener l;
+    return subscribe(c, topics, n, ml_rebalance_default(c, &l) ? &l : NULL, err);
+}
+
+int moonlog_consumer_subscribe_with_listener(moonlog_consumer *c, const char *const *topics, int n,
+                                             const moonlog_rebalance_listener *listener, moonlog_error *err) {
+    return subscribe(c, topics, n, listener, err);
 }
 
 int moonlog_consumer_assignment(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err) {
@@ -373,7 +398,7 @@ int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog
                           int32_t *count, moonlog_error *err) {
     *out = NULL;
     *count = 0;
-    int rc = check_thread(c, err);
+    int rc = check_outside_listener(c, "poll", err);
     if (rc) return rc;
     run_callbacks(c);
     pthread_mutex_lock(&c->mu);
@@ -389,12 +414,19 @@ int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog
         if (g && g->n > 0) enqueue(c, g);
         else ml_gop_free(g);
     }
+    ml_rebalance_run(c); /* also checks the listener plugin's file */
     pthread_mutex_lock(&c->mu);
     ml_chunk *done = c->done; /* the previous poll's records are released now */
     c->done = NULL;
     struct timespec dl = deadline_ts(timeout_ms < 0 ? 0 : timeout_ms);
     int32_t n = 0;
     for (;;) {
+        if (ml_rebalance_pending(c)) { /* the listener runs here, on this thread, unlocked */
+            pthread_mutex_unlock(&c->mu);
+            ml_rebalance_run(c);
+            pthread_mutex_lock(&c->mu);
+            continue;
+        }
         if ((rc = take_error(c, err)) != 0) break;
         int had = c->head != NULL;
         n = take_records(c);
@@ -514,13 +546,14 @@ int moonlog_consumer_position(moonlog_consumer *c, const char *topic, int32_t pa
 
 int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err) {
     if (!c) return 0;
-    int rc = check_thread(c, err);
+    int rc = check_outside_listener(c, "close", err);
     if (rc) return rc;
     if (c->conf.group_id && c->conf.enable_auto_commit) {
         ml_gop *g = positions_gop(c, NULL, 0);
         if (g && g->n > 0) rc = enqueue_wait(c, g, c->conf.request_timeout_ms, err);
         else ml_gop_free(g);
     }
+    if (c->sub_topics) ml_rebalance_revoke_now(c); /* as Java: after the auto commit, before leaving */
     /* earlier commit_async calls complete (or fail) before close returns */
     pthread_mutex_lock(&c->mu);
     struct timespec dl = deadline_ts(c->conf.request_timeout_ms);
@@ -609,5 +642,5 @@ int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name) {
     if (strcmp(name, "records.consumed") == 0) return atomic_load(&c->n_consumed);
     if (strcmp(name, "fetches.sent") == 0) return atomic_load(&c->n_fetches);
     if (strcmp(name, "bytes.fetched") == 0) return atomic_load(&c->n_bytes);
-    return -1;
+    return ml_rebalance_counter(c, name);
 }

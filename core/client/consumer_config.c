@@ -42,6 +42,11 @@ static const ml_ckey keys[] = {
     {"retry.backoff.ms", T_I64, 0, INT32_MAX, F(retry_backoff_ms), "100"},
     {"reconnect.backoff.ms", T_I64, 0, INT32_MAX, F(reconnect_backoff_ms), "50"},
     {"metadata.max.age.ms", T_I64, 0, INT32_MAX, F(metadata_max_age_ms), "300000"},
+    {"rebalance.listener", T_STR, 0, 0, F(rebalance_listener), NULL},
+    {"plugin.path", T_STR, 0, 0, F(plugin_path), ""},
+    {"plugin.unsafe", T_BOOL, 0, 0, F(plugin_unsafe), "false"},
+    {"plugin.timeout.ms", T_I64, 0, INT32_MAX, F(plugin_timeout_ms), "0"},
+    {"plugin.reload.interval.ms", T_I64, 0, INT32_MAX, F(plugin_reload_interval_ms), "1000"},
 };
 #undef F
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -99,8 +104,8 @@ int moonlog_consumer_config_set(moonlog_consumer_config *cfg, const char *key, c
     if (!key || !value) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "NULL key or value");
     for (size_t i = 0; i < N_KEYS; i++)
         if (strcmp(keys[i].key, key) == 0) return set_one(&cfg->c, &keys[i], value, err);
-    static const char *const later[] = {"group.instance.id", "partition.assignment.strategy", "rebalance.listener",
-                                        "security.protocol", "sasl.mechanism", "check.crcs", "client.rack", NULL};
+    static const char *const later[] = {"group.instance.id", "partition.assignment.strategy", "security.protocol",
+                                        "sasl.mechanism", "check.crcs", "client.rack", NULL};
     for (int i = 0; later[i]; i++)
         if (strcmp(later[i], key) == 0)
             return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,

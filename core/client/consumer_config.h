@@ -30,6 +30,11 @@ typedef struct ml_cconf {
     int64_t retry_backoff_ms;
     int64_t reconnect_backoff_ms;
     int64_t metadata_max_age_ms;
+    char *rebalance_listener; /* NULL: none */
+    char *plugin_path;
+    int plugin_unsafe;
+    int64_t plugin_timeout_ms;
+    int64_t plugin_reload_interval_ms;
 } ml_cconf;
 
 struct moonlog_consumer_config {

@@ -191,7 +191,7 @@ static int collect(moonlog_consumer *c, int32_t leader, int resets, ml_want **ou
     for (ml_ctp *tp = c->tps; tp; tp = tp->next) {
         if (tp->leader != leader || tp->error) continue;
         int need = resets ? (tp->reset == ML_RESET_EARLIEST || tp->reset == ML_RESET_LATEST)
-                          : (tp->reset == ML_NO_RESET && tp->n_chunks == 0 && tp->fetch_offset >= 0);
+                          : (tp->reset == ML_NO_RESET && tp->n_chunks == 0 && tp->fetch_offset >= 0 && !tp->awaiting);
         if (!need) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -601,7 +601,7 @@ static int leaders_with_work(moonlog_consumer *c, int resets, int32_t *out, int 
     for (ml_ctp *tp = c->tps; tp; tp = tp->next) {
         if (tp->error) continue;
         int need = resets ? (tp->reset == ML_RESET_EARLIEST || tp->reset == ML_RESET_LATEST)
-                          : (tp->reset == ML_NO_RESET && tp->n_chunks == 0 && tp->fetch_offset >= 0);
+                          : (tp->reset == ML_NO_RESET && tp->n_chunks == 0 && tp->fetch_offset >= 0 && !tp->awaiting);
         if (!need) continue;
         if (tp->leader < 0) {
             c->metadata_wanted = 1;

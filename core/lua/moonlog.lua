@@ -318,7 +318,16 @@ end
 --   c:commit_sync(); c:commit_async { { topic = "t", partition = 0, offset = 42 } }  -- with group.id
 --   local offs = c:committed { { topic = "t", partition = 0 } }                     -- { int64 | -1 }
 --   c:close()                        -- commits the positions first with enable.auto.commit
+--   c:subscribe({ "t" }, { on_partitions_revoked = function(consumer, partitions) ... end,
+--                         on_partitions_assigned = ..., on_partitions_lost = ... })
 -- Offsets and timestamps are int64 cdata (never doubles). A consumer is used from one thread.
+--
+-- Rebalance listeners are called inside c:poll() (and c:subscribe{} and c:close() for revoked),
+-- with `consumer` the consumer object itself and partitions a list of { topic =, partition = }.
+-- They reach Lua through FFI callbacks from moonlog_consumer_poll, and LuaJIT forbids calling
+-- such a C function from a compiled trace: poll, subscribe and close are never compiled
+-- (jit.off), which costs one interpreted call per poll, not per record. A listener that raises
+-- is reported on stderr and counted (c:listener_errors()); the rebalance goes on.
 
 ffi.cdef [[
 typedef struct moonlog_consumer_config moonlog_consumer_config;
@@ -354,6 +363,15 @@ int moonlog_consumer_committed(moonlog_consumer *c, const moonlog_topic_partitio
                                int64_t timeout_ms, moonlog_error *err);
 int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err);
 int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name);
+typedef void (*moonlog_rebalance_cb)(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, void *opaque);
+typedef struct moonlog_rebalance_listener {
+  moonlog_rebalance_cb on_partitions_revoked; moonlog_rebalance_cb on_partitions_assigned;
+  moonlog_rebalance_cb on_partitions_lost; void *opaque;
+} moonlog_rebalance_listener;
+int moonlog_consumer_subscribe_with_listener(moonlog_consumer *c, const char *const *topics, int n,
+                                             const moonlog_rebalance_listener *listener, moonlog_error *err);
+int moonlog_plugin_rebalance(moonlog_plugin *pl, const char *fn, moonlog_consumer *consumer,
+                             const moonlog_topic_partition *tps, int n, moonlog_error *err);
 ]]
 
 local Consumer = {}
@@ -376,9 +394,16 @@ function M.consumer(config)
   C.moonlog_consumer_config_free(cfg)
   if rc ~= 0 then return nil, errtable(e) end
   -- a consumer dropped without close() is closed by the GC (its I/O thread must not outlive the library)
-  local ptr = ffi.gc(out[0], function(p) C.moonlog_consumer_close(p, nil) end)
+  -- st is what the finalizer and the listener callbacks share: never the consumer object itself,
+  -- which they would keep alive
+  local st = { closing = false, cbs = {}, errors = 0 }
+  local ptr = ffi.gc(out[0], function(p)
+    st.closing = true
+    C.moonlog_consumer_close(p, nil)
+    for _, cb in ipairs(st.cbs) do cb:free() end
+  end)
   return setmetatable({ ptr = ptr, e = e, recs = ffi.new("const moonlog_consumer_record *[1]"),
-                        off = ffi.new("int64_t[1]"), count = ffi.new("int32_t[1]") }, Consumer)
+                        off = ffi.new("int64_t[1]"), count = ffi.new("int32_t[1]"), st = st }, Consumer)
 end
 
 local function tp_array(list)
@@ -401,15 +426,69 @@ function Consumer:assign(list)
   return true
 end
 
--- subscribe{ "topic", ... } -> true | nil, err (needs group.id); subscribe{} unsubscribes
-function Consumer:subscribe(topics)
+local function tp_list(tps, n)
+  local out = {}
+  for i = 0, n - 1 do out[i + 1] = { topic = ffi.string(tps[i].topic), partition = tps[i].partition } end
+  return out
+end
+
+-- The C listener calling the Lua one: three FFI callbacks, kept (and freed) with the consumer.
+local function make_listener(self, listener)
+  local l = ffi.new("moonlog_rebalance_listener")
+  local st, me = self.st, setmetatable({ self }, { __mode = "v" })
+  local cbs = {}
+  for _, name in ipairs { "on_partitions_revoked", "on_partitions_assigned", "on_partitions_lost" } do
+    local fn = listener[name]
+    if fn ~= nil and type(fn) ~= "function" then
+      for _, cb in ipairs(cbs) do cb:free() end
+      return nil, "listener." .. name .. " is not a function"
+    end
+    if fn ~= nil then
+      local cb = ffi.cast("moonlog_rebalance_cb", function(_, tps, n)
+        local c = me[1]
+        if st.closing or not c then return end -- never back into Lua from a finalizer
+        local ok, e = pcall(fn, c, tp_list(tps, n))
+        if not ok then
+          st.errors = st.errors + 1
+          io.stderr:write("moonlog: rebalance listener ", name, " raised: ", tostring(e), "\n")
+        end
+      end)
+      cbs[#cbs + 1] = cb
+      l[name] = cb
+    end
+  end
+  return l, cbs
+end
+
+-- subscribe({ "topic", ... }[, listener]) -> true | nil, err (needs group.id); subscribe{} unsubscribes.
+-- listener: { on_partitions_revoked =, on_partitions_assigned =, on_partitions_lost = }, each
+-- optional, each called as fn(consumer, partitions). Without one, the rebalance.listener plugin
+-- of the configuration (if any) is the listener.
+function Consumer:subscribe(topics, listener)
   if not self.ptr then return closed() end
   local a = ffi.new("const char *[?]", #topics + 1)
   for i, t in ipairs(topics) do a[i - 1] = t end
   self.sub_keep = topics
-  if C.moonlog_consumer_subscribe(self.ptr, a, #topics, self.e) ~= 0 then return nil, errtable(self.e) end
+  local rc
+  if listener ~= nil then
+    if type(listener) ~= "table" then
+      return nil, { code = -108, name = "INVALID_ARG", retriable = false, message = "subscribe: the listener is not a table" }
+    end
+    local l, cbs = make_listener(self, listener)
+    if not l then return nil, { code = -108, name = "INVALID_ARG", retriable = false, message = "subscribe: " .. cbs } end
+    rc = C.moonlog_consumer_subscribe_with_listener(self.ptr, a, #topics, l, self.e)
+    -- every callback made stays allocated until close (an earlier listener is one C no longer calls)
+    for _, cb in ipairs(cbs) do self.st.cbs[#self.st.cbs + 1] = cb end
+  else
+    rc = C.moonlog_consumer_subscribe(self.ptr, a, #topics, self.e)
+  end
+  if rc ~= 0 then return nil, errtable(self.e) end
   return true
 end
+jit.off(Consumer.subscribe)
+
+-- How many calls of a Lua listener raised.
+function Consumer:listener_errors() return self.st.errors end
 
 -- assignment() -> { {topic =, partition =}, ... }
 function Consumer:assignment()
@@ -449,6 +528,7 @@ function Consumer:poll(timeout_ms)
   end
   return list
 end
+jit.off(Consumer.poll) -- it may call the listener back (see above)
 
 function Consumer:seek(topic, partition, offset)
   if not self.ptr then return closed() end
@@ -523,6 +603,16 @@ function Consumer:committed(list, timeout_ms)
   return out
 end
 
+-- plugin:rebalance(fn, consumer, partitions): calls a rebalance_listener's function as a consumer
+-- does ("on_partitions_revoked", ...), its `consumer` table reaching `consumer` -> true | nil, err
+function Plugin:rebalance(fn, consumer, partitions)
+  local a, n = tp_array(partitions)
+  if C.moonlog_plugin_rebalance(self.ptr, fn, consumer.ptr, a, n, consumer.e) ~= 0 then
+    return nil, errtable(consumer.e)
+  end
+  return true
+end
+
 function Consumer:counter(name)
   if not self.ptr then return nil end
   return tonumber(C.moonlog_consumer_counter(self.ptr, name))
@@ -533,8 +623,12 @@ function Consumer:close()
   local ptr = ffi.gc(self.ptr, nil)
   self.ptr = nil
   -- the consumer is freed even when the final commit failed
-  if C.moonlog_consumer_close(ptr, self.e) ~= 0 then return nil, errtable(self.e) end
+  local rc = C.moonlog_consumer_close(ptr, self.e)
+  for _, cb in ipairs(self.st.cbs) do cb:free() end
+  self.st.cbs = {}
+  if rc ~= 0 then return nil, errtable(self.e) end
   return true
 end
+jit.off(Consumer.close)
 
 return M

@@ -5,9 +5,12 @@
 
 #include <stdint.h>
 
+#include "moonlog/consumer.h"
 #include "moonlog/plugin.h"
 
-enum ml_plugin_kind { ML_PLUGIN_PARTITIONER, ML_PLUGIN_SERIALIZER, ML_PLUGIN_RETRY_POLICY };
+enum ml_plugin_kind { ML_PLUGIN_PARTITIONER, ML_PLUGIN_SERIALIZER, ML_PLUGIN_RETRY_POLICY, ML_PLUGIN_REBALANCE_LISTENER };
+
+struct lua_State;
 
 /* What a partitioner may ask about the cluster; `ctx` is the producer. */
 typedef struct ml_cluster_ops {
@@ -43,5 +46,12 @@ int ml_plugin_partition(moonlog_plugin *pl, const ml_plugin_record *r, int32_t n
 int ml_plugin_serialize(moonlog_plugin *pl, const char *topic, const void *value, int32_t value_len,
                         const moonlog_header *headers, int32_t n_headers, const uint8_t **out, int32_t *out_len,
                         moonlog_error *err);
+
+/* rebalance_listener: calls on_partitions_revoked (fn 0), on_partitions_assigned (1) or
+ * on_partitions_lost (2), when the plugin defines it, with the table `push_consumer` pushes and
+ * the partitions as { {topic =, partition =}, ... }, in the calling thread's state. 0, or
+ * MOONLOG_ERR_LISTENER / MOONLOG_ERR_PLUGIN_TIMEOUT naming the plugin and line (counted in errors). */
+int ml_plugin_rebalance(moonlog_plugin *pl, int fn, void (*push_consumer)(struct lua_State *L, void *ctx), void *ctx,
+                        const moonlog_topic_partition *tps, int n, moonlog_error *err);
 
 #endif

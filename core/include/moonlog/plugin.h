@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "moonlog/consumer.h"
 #include "moonlog/producer.h"
 
 #ifdef __cplusplus
@@ -29,7 +30,7 @@ typedef struct moonlog_plugin_options {
     const char *const *config; /* key, value, ..., NULL: what the plugin reads as moonlog.config */
 } moonlog_plugin_options;
 
-/* kind: "partitioner", "serializer" or "retry_policy". `name` is a shipped plugin's name
+/* kind: "partitioner", "serializer", "retry_policy" or "rebalance_listener". `name` is a shipped plugin's name
  * (key_hash) looked up in plugins/partitioners/ etc., or a path (anything with a '/' or ending
  * in .lua). The file is compiled and checked (api, kind, functions) before this returns; errors
  * name the file and line. `opts` may be NULL. */
@@ -64,6 +65,13 @@ int moonlog_plugin_serialize(moonlog_plugin *pl, const char *topic, const void *
 /* retry_policy: *retry_after_ms >= 0 to retry after that many ms, -1 to fail now. */
 int moonlog_plugin_retry(moonlog_plugin *pl, int attempt, int error_code, int64_t elapsed_ms, const char *topic,
                          int32_t partition, int64_t *retry_after_ms, moonlog_error *err);
+
+/* rebalance_listener: calls `fn` ("on_partitions_revoked", "on_partitions_assigned" or
+ * "on_partitions_lost"; nothing when the plugin does not define it) as a consumer does, on this
+ * thread, its `consumer` table reaching `consumer` (which this thread uses). MOONLOG_ERR_LISTENER
+ * or MOONLOG_ERR_PLUGIN_TIMEOUT when it raised, naming the file and line. */
+int moonlog_plugin_rebalance(moonlog_plugin *pl, const char *fn, moonlog_consumer *consumer,
+                             const moonlog_topic_partition *tps, int n, moonlog_error *err);
 
 /* Java's murmur2 (the hash of Utils.murmur2, as a signed 32-bit value) and the partition the
  * Java client's default partitioner picks for a keyed record. */
