@@ -604,7 +604,11 @@ static int leaders_with_work(moonlog_consumer *c, int resets, int32_t *out, int 
                           : (tp->reset == ML_NO_RESET && tp->n_chunks == 0 && tp->fetch_offset >= 0 && !tp->awaiting);
         if (!need) continue;
         if (tp->leader < 0) {
+            /* within retry.backoff.ms, not at the next metadata.max.age.ms: a partition assigned
+             * after the last refresh (a rebalance) would wait minutes for its leader */
             c->metadata_wanted = 1;
+            int64_t soon = ml_mono_ms() + c->conf.retry_backoff_ms;
+            if (c->metadata_next_ms > soon) c->metadata_next_ms = soon;
             continue;
         }
         int dup = 0;

@@ -216,5 +216,7 @@ int64_t ml_rebalance_counter(moonlog_consumer *c, const char *name) {
     if (strcmp(name, "listener.errors") == 0) return atomic_load(&c->n_listener_errors);
     if (strcmp(name, "listener.reloads") == 0)
         return c->listener_plugin ? moonlog_plugin_counter(c->listener_plugin, "reloads") : 0;
+    if (strcmp(name, "listener.reload.failures") == 0)
+        return c->listener_plugin ? moonlog_plugin_counter(c->listener_plugin, "reload.failures") : 0;
     return -1;
 }

@@ -450,6 +450,7 @@ local function make_listener(self, listener)
         local ok, e = pcall(fn, c, tp_list(tps, n))
         if not ok then
           st.errors = st.errors + 1
+          if type(e) == "table" and e.message then e = e.message end -- an error table of this module
           io.stderr:write("moonlog: rebalance listener ", name, " raised: ", tostring(e), "\n")
         end
       end)
@@ -621,9 +622,10 @@ end
 function Consumer:close()
   if not self.ptr then return true end
   local ptr = ffi.gc(self.ptr, nil)
-  self.ptr = nil
-  -- the consumer is freed even when the final commit failed
+  -- the consumer is freed even when the final commit failed; self.ptr stays set meanwhile, so
+  -- that on_partitions_revoked (called by close) can commit through it
   local rc = C.moonlog_consumer_close(ptr, self.e)
+  self.ptr = nil
   for _, cb in ipairs(self.st.cbs) do cb:free() end
   self.st.cbs = {}
   if rc ~= 0 then return nil, errtable(self.e) end

@@ -242,7 +242,7 @@ int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err);
 
 /* Counters: records.consumed (returned by poll), fetches.sent, bytes.fetched, rebalances
  * (SyncGroups completed), listener.errors (calls of the rebalance.listener plugin that raised or
- * ran too long), listener.reloads. -1 when unknown. */
+ * ran too long), listener.reloads and listener.reload.failures (its hot reloads). -1 when unknown. */
 int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name);
 
 #ifdef __cplusplus
