@@ -161,8 +161,9 @@ typedef void (*moonlog_rebalance_cb)(moonlog_consumer *c, const moonlog_topic_pa
  *   without a poll, UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE_ID): the partitions
  *   were already taken away and another member may own them; a commit would be refused. Unlike
  *   Java's default, on_partitions_revoked is NOT called instead when this one is NULL.
- * A rebalance waits for poll: when poll is not called, max.poll.interval.ms applies as in Kafka
- * (the member leaves, and lost is called at the next poll). */
+ * With a listener, a rebalance waits for poll: when poll is not called, max.poll.interval.ms
+ * applies as in Kafka (the member leaves, and lost is called at the next poll). Without one, the
+ * I/O thread rebalances on its own as before (auto commit, then every partition given up). */
 typedef struct moonlog_rebalance_listener {
     moonlog_rebalance_cb on_partitions_revoked;
     moonlog_rebalance_cb on_partitions_assigned;
