@@ -225,10 +225,11 @@ describe("rebalance listeners against moonlogd", function()
     process.write_file(file, table.concat(lines, "\n") .. "\n")
     -- latest: without the seek nothing would be read
     local c = consumer("g-resume", { ["auto.offset.reset"] = "latest", ["enable.auto.commit"] = "false" })
-    local assigned = 0
+    local assigned, fetched_before = 0, nil
     assert(c:subscribe({ "resume" }, {
       on_partitions_assigned = function(consumer, partitions)
         assigned = assigned + #partitions
+        fetched_before = fetched_before or consumer:counter("fetches.sent") -- nothing before the seek
         local stored = {}
         for line in io.lines(file) do
           local p, o = line:match("^(%d+) (%d+)$")
@@ -237,6 +238,15 @@ describe("rebalance listeners against moonlogd", function()
         for _, tp in ipairs(partitions) do assert(consumer:seek(tp.topic, tp.partition, stored[tp.partition])) end
       end,
     }))
+    -- joined without a poll (nothing to revoke first); the positions resolve (latest), but
+    -- nothing is fetched while on_partitions_assigned waits for the next poll
+    process.wait_for("the assignment, without polling", 30, function() return #assert(c:assignment()) == 6 end)
+    for p = 0, 5 do assert(c:position("resume", p, 30000)) end
+    local t0 = wall_ms()
+    while wall_ms() - t0 < 300 do
+      assert.are.equal(0, c:counter("fetches.sent"), "fetched before on_partitions_assigned ran")
+      process.sleep_ms(20)
+    end
     local next_off, count, total = {}, {}, 0
     for p = 0, 5 do total = total + 150 - want[p] end
     local n = 0
@@ -251,6 +261,7 @@ describe("rebalance listeners against moonlogd", function()
       return n >= total
     end, 1)
     assert.are.equal(6, assigned)
+    assert.are.equal(0, fetched_before)
     for p = 0, 5 do
       local hw = next_off[p] or want[p]
       assert.are.equal(hw - want[p], count[p] or 0)
