@@ -18,6 +18,72 @@ local function wall_ms()
   return tonumber(ts.tv_sec) * 1000 + math.floor(tonumber(ts.tv_nsec) / 1e6)
 end
 
+-- The C API: moonlog_consumer_subscribe_with_listener from a C program compiled here.
+local C_PROGRAM = [[
+#include <stdio.h>
+#include <string.h>
+#include "moonlog/consumer.h"
+
+static int refused, first[6] = {-1, -1, -1, -1, -1, -1};
+
+static void assigned(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, void *opaque) {
+    moonlog_error e;
+    const moonlog_consumer_record *r;
+    int32_t k;
+    if (moonlog_consumer_poll(c, 0, &r, &k, &e) == MOONLOG_ERR_INVALID_ARG) refused++;
+    for (int i = 0; i < n; i++) moonlog_consumer_seek(c, tps[i].topic, tps[i].partition, 10, &e);
+    printf("assigned %d (%s)\n", n, (const char *)opaque);
+}
+
+static void revoked(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, void *opaque) {
+    (void)tps;
+    moonlog_error e;
+    int rc = moonlog_consumer_commit_sync(c, NULL, 0, 10000, &e);
+    printf("revoked %d (%s), commit %d\n", n, (const char *)opaque, rc);
+}
+
+static moonlog_consumer *open_consumer(const char *servers, moonlog_error *e) {
+    moonlog_consumer_config *cfg = moonlog_consumer_config_new();
+    moonlog_consumer *c = NULL;
+    if (moonlog_consumer_config_set(cfg, "bootstrap.servers", servers, e) == 0 &&
+        moonlog_consumer_config_set(cfg, "group.id", "g-capi", e) == 0 &&
+        moonlog_consumer_config_set(cfg, "enable.auto.commit", "false", e) == 0 &&
+        moonlog_consumer_config_set(cfg, "auto.offset.reset", "earliest", e) == 0)
+        moonlog_consumer_new(cfg, &c, e);
+    moonlog_consumer_config_free(cfg);
+    return c;
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    moonlog_error e;
+    memset(&e, 0, sizeof e);
+    moonlog_consumer *c = open_consumer(argv[1], &e);
+    if (!c) return 2;
+    const char *topics[] = {"capi"};
+    moonlog_rebalance_listener l = {revoked, assigned, NULL, "c"};
+    if (moonlog_consumer_subscribe_with_listener(c, topics, 1, &l, &e) != 0) return 3;
+    int total = 0;
+    for (int i = 0; i < 600 && total < 60; i++) {
+        const moonlog_consumer_record *r;
+        int32_t n;
+        if (moonlog_consumer_poll(c, 100, &r, &n, &e) != 0) return 4;
+        for (int j = 0; j < n; j++)
+            if (first[r[j].partition] < 0) first[r[j].partition] = (int)r[j].offset;
+        total += n;
+    }
+    printf("read %d, first %d %d %d, poll refused %d\n", total, first[0], first[1], first[2], refused);
+    printf("rebalances %lld\n", (long long)moonlog_consumer_counter(c, "rebalances"));
+    if (moonlog_consumer_close(c, &e) != 0) return 5;
+    c = open_consumer(argv[1], &e);
+    moonlog_topic_partition tps[3] = {{"capi", 0}, {"capi", 1}, {"capi", 2}};
+    int64_t offs[3];
+    if (!c || moonlog_consumer_committed(c, tps, 3, offs, 10000, &e) != 0) return 6;
+    printf("committed %lld %lld %lld\n", (long long)offs[0], (long long)offs[1], (long long)offs[2]);
+    return moonlog_consumer_close(c, &e);
+}
+]]
+
 describe("rebalance listeners against moonlogd", function()
   local b, dir
 
@@ -461,5 +527,19 @@ describe("rebalance listeners against moonlogd", function()
     end, 1)
     assert.are.equal(1, c:counter("listener.reloads"))
     assert.is_nil((process.read_file(out) or ""):match("v1 revoked"))
+  end)
+
+  it("C API: subscribe_with_listener calls back inside poll, seeks apply, close runs revoked", function()
+    for p = 0, 2 do produce("capi", 30, p) end
+    local lib = client.root .. "/" .. client.build
+    local san = ({ address = "-fsanitize=address,undefined", thread = "-fsanitize=thread" })[os.getenv("SANITIZE") or ""]
+    process.write_file(dir .. "/capi.c", C_PROGRAM)
+    local ok, out = process.sh(("cc -std=c11 -D_GNU_SOURCE %s -I%s/core/include -o %s/capi %s/capi.c -L%s " ..
+      "-Wl,-rpath,%s -lmoonlog && %s/capi %s"):format(san or "", client.root, dir, dir, lib, lib, dir, b.bootstrap))
+    assert(ok, out)
+    assert.matches("assigned 6 (c)", out, 1, true) -- the broker's num.partitions: 3 of them stay empty
+    assert.matches("read 60, first 10 10 10, poll refused 1", out, 1, true)
+    assert.matches("revoked 6 (c), commit 0", out, 1, true)
+    assert.matches("committed 30 30 30", out, 1, true)
   end)
 end)
