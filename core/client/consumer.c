@@ -91,7 +91,7 @@ int moonlog_consumer_new(const moonlog_consumer_config *cfg, moonlog_consumer **
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
     }
     c->out_cap = c->conf.max_poll_records;
-    if ((rc = ml_rebalance_open(c, err)) != 0 || (rc = ml_cnodes_init(c, err)) != 0 ||
+    if ((rc = ml_rebalance_open(c, (const char *const *)cfg->given, err)) != 0 || (rc = ml_cnodes_init(c, err)) != 0 ||
         (rc = ml_fetcher_start(c, err)) != 0) {
         consumer_free(c);
         return rc;

@@ -102,8 +102,11 @@ moonlog_consumer_config *moonlog_consumer_config_new(void) {
 int moonlog_consumer_config_set(moonlog_consumer_config *cfg, const char *key, const char *value,
                                 moonlog_error *err) {
     if (!key || !value) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "NULL key or value");
-    for (size_t i = 0; i < N_KEYS; i++)
-        if (strcmp(keys[i].key, key) == 0) return set_one(&cfg->c, &keys[i], value, err);
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (strcmp(keys[i].key, key) != 0) continue;
+        int rc = set_one(&cfg->c, &keys[i], value, err);
+        return rc ? rc : ml_client_config_remember(&cfg->given, &cfg->n_given, key, value, err);
+    }
     static const char *const later[] = {"group.instance.id", "partition.assignment.strategy", "security.protocol",
                                         "sasl.mechanism", "check.crcs", "client.rack", NULL};
     for (int i = 0; later[i]; i++)
@@ -137,6 +140,8 @@ int ml_cconf_copy(ml_cconf *dst, const ml_cconf *src) {
 void moonlog_consumer_config_free(moonlog_consumer_config *cfg) {
     if (!cfg) return;
     ml_cconf_free(&cfg->c);
+    for (int i = 0; i < 2 * cfg->n_given; i++) free(cfg->given[i]);
+    free(cfg->given);
     free(cfg);
 }
 

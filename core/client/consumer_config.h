@@ -39,6 +39,8 @@ typedef struct ml_cconf {
 
 struct moonlog_consumer_config {
     ml_cconf c;
+    char **given; /* key, value, ..., NULL as set by the user (what plugins read as moonlog.config) */
+    int n_given;
 };
 
 /* Checks the settings that depend on each other; fills `err` naming both keys. */

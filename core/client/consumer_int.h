@@ -165,7 +165,8 @@ void ml_group_leave(moonlog_consumer *c);
 enum { ML_REB_NONE, ML_REB_WANTED, ML_REB_DONE };
 
 /* rebalance.c */
-int ml_rebalance_open(moonlog_consumer *c, moonlog_error *err); /* rebalance.listener */
+/* rebalance.listener; `given` (key, value, ..., NULL) is the plugin's moonlog.config */
+int ml_rebalance_open(moonlog_consumer *c, const char *const *given, moonlog_error *err);
 void ml_rebalance_free(moonlog_consumer *c);
 /* The listener plain subscribe() installs (the plugin's adapter): 1 with *out filled, 0 none. */
 int ml_rebalance_default(moonlog_consumer *c, moonlog_rebalance_listener *out);

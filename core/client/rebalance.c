@@ -37,10 +37,10 @@ static void plugin_lost(moonlog_consumer *c, const moonlog_topic_partition *tps,
     plugin_call(c, FN_LOST, tps, n, opaque);
 }
 
-int ml_rebalance_open(moonlog_consumer *c, moonlog_error *err) {
+int ml_rebalance_open(moonlog_consumer *c, const char *const *given, moonlog_error *err) {
     const char *name = c->conf.rebalance_listener;
     if (!name || !name[0]) return 0;
-    moonlog_plugin_options o = {c->conf.plugin_path, c->conf.plugin_unsafe, c->conf.plugin_timeout_ms, NULL};
+    moonlog_plugin_options o = {c->conf.plugin_path, c->conf.plugin_unsafe, c->conf.plugin_timeout_ms, given};
     moonlog_error e;
     if (moonlog_plugin_open("rebalance_listener", name, &o, &c->listener_plugin, &e) != 0)
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "rebalance.listener: %s", e.message);

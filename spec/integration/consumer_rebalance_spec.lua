@@ -485,7 +485,7 @@ describe("rebalance listeners against moonlogd", function()
         local function note(what)
           return function(consumer, partitions)
             local f = assert(io.open(%q, "a"))
-            f:write("%s ", what, " ", #partitions, "\n")
+            f:write("%s ", what, " ", #partitions, " ", moonlog.config["group.id"], "\n")
             f:close()
           end
         end
@@ -499,7 +499,7 @@ describe("rebalance listeners against moonlogd", function()
     assert(c:subscribe { "reload" })
     process.wait_for("v1 assigned", 60, function()
       assert(c:poll(50))
-      return (process.read_file(out) or ""):find("v1 assigned 6", 1, true)
+      return (process.read_file(out) or ""):find("v1 assigned 6 g-reload", 1, true) -- moonlog.config too
     end, 1)
     client.write_plugin(path, version("v2"))
     process.wait_for("the reload", 30, function()
