@@ -391,7 +391,9 @@ static void membership_error(moonlog_consumer *c, int code, const char *step) {
         ml_rebalance_lost(c); /* no longer this member's: no commit possible */
     }
     if (is_coordinator_error(code)) coordinator_lost(c);
-    else c->group_next_ms = ml_mono_ms() + c->conf.retry_backoff_ms;
+    /* a rebalance to join is no failure: no backoff, which would also hold back the commits an
+     * on_partitions_revoked makes meanwhile (heartbeats answer it until the member rejoins) */
+    else if (code != ML_KERR_REBALANCE_IN_PROGRESS) c->group_next_ms = ml_mono_ms() + c->conf.retry_backoff_ms;
     pthread_mutex_lock(&c->mu);
     c->rejoin = 1;
     pthread_mutex_unlock(&c->mu);

@@ -337,7 +337,9 @@ describe("rebalance listeners against moonlogd", function()
 
   it("a commit inside on_partitions_revoked lands before the partition is given to another member", function()
     produce("handover", 600)
-    local extra = { ["enable.auto.commit"] = "false", ["max.poll.records"] = "37" }
+    -- heartbeats as often as retry.backoff.ms: the commit must still get through while they are
+    -- answered REBALANCE_IN_PROGRESS
+    local extra = { ["enable.auto.commit"] = "false", ["max.poll.records"] = "37", ["heartbeat.interval.ms"] = "100" }
     local a, bm = consumer("g-handover", extra), consumer("g-handover", extra)
     local events, revoked_at = {}, {}
     assert(a:subscribe({ "handover" }, {
