@@ -44,6 +44,7 @@ static void consumer_free(moonlog_consumer *c) {
     ml_group_close(c);
     ml_rebalance_free(c);
     ml_strings_free(c->sub_topics, c->n_sub);
+    ml_strings_free(c->asg_topics, c->n_asg_topics);
     free(c->member_id);
     while (c->head) {
         ml_chunk *ch = c->head;
@@ -245,11 +246,22 @@ int moonlog_consumer_subscribe_with_listener(moonlog_consumer *c, const char *co
 int moonlog_consumer_assignment(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err) {
     int rc = check_thread(c, err);
     if (rc) return rc;
+    /* copies of the topics: the I/O thread may free the partitions' own at a rebalance */
+    ml_strings_free(c->asg_topics, c->n_asg_topics);
+    c->asg_topics = NULL;
+    c->n_asg_topics = 0;
     pthread_mutex_lock(&c->mu);
     int n = 0;
-    for (ml_ctp *tp = c->tps; tp; tp = tp->next, n++)
-        if (n < max) out[n] = (moonlog_topic_partition){tp->topic, tp->partition};
+    for (ml_ctp *tp = c->tps; tp; tp = tp->next) n++;
+    if (max > 0 && n > 0) c->asg_topics = calloc((size_t)(n < max ? n : max) + 1, sizeof *c->asg_topics);
+    int k = 0;
+    for (ml_ctp *tp = c->tps; c->asg_topics && tp && k < max; tp = tp->next, k++) {
+        c->asg_topics[k] = strdup(tp->topic);
+        out[k] = (moonlog_topic_partition){c->asg_topics[k] ? c->asg_topics[k] : "", tp->partition};
+    }
+    c->n_asg_topics = k;
     pthread_mutex_unlock(&c->mu);
+    if (max > 0 && n > 0 && !c->asg_topics) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "out of memory");
     return n;
 }
 

@@ -112,6 +112,8 @@ struct moonlog_consumer {
 
     moonlog_consumer_record *out;
     int32_t out_cap;
+    char **asg_topics;  /* the application's thread's: the topics the last assignment() returned */
+    int n_asg_topics;
 
     /* rebalance listener (rebalance.c) */
     moonlog_rebalance_listener listener; /* the application's thread's; has_listener under c->mu */

@@ -178,7 +178,8 @@ int moonlog_consumer_subscribe_with_listener(moonlog_consumer *c, const char *co
                                              const moonlog_rebalance_listener *listener, moonlog_error *err);
 
 /* The partitions assigned now (by assign or by the group): fills up to `max` entries of `out`
- * (topic pointers valid until the next call on the consumer) and returns how many there are. */
+ * (topic pointers are copies, valid until the next assignment() or close, whatever the I/O thread
+ * does meanwhile) and returns how many there are. */
 int moonlog_consumer_assignment(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err);
 
 /* Replaces the assignment with `n` partitions (n = 0 unassigns everything). A partition kept
