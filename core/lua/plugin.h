@@ -8,7 +8,12 @@
 #include "moonlog/consumer.h"
 #include "moonlog/plugin.h"
 
-enum ml_plugin_kind { ML_PLUGIN_PARTITIONER, ML_PLUGIN_SERIALIZER, ML_PLUGIN_RETRY_POLICY, ML_PLUGIN_REBALANCE_LISTENER };
+enum ml_plugin_kind {
+    ML_PLUGIN_PARTITIONER,
+    ML_PLUGIN_SERIALIZER,
+    ML_PLUGIN_RETRY_POLICY,
+    ML_PLUGIN_REBALANCE_LISTENER,
+};
 
 struct lua_State;
 
