@@ -63,3 +63,23 @@ int ml_client_config_bool(moonlog_error *err, const char *key, const char *value
     if (ml_parse_bool(value, field) != 0) return ml_client_config_bad(err, key, value, "is not true or false");
     return 0;
 }
+
+int ml_client_config_remember(char ***given, int *n_given, const char *key, const char *value, moonlog_error *err) {
+    for (int j = 0; j < *n_given; j++) {
+        if (strcmp((*given)[2 * j], key) == 0) {
+            char *s = strdup(value);
+            if (!s) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
+            free((*given)[2 * j + 1]);
+            (*given)[2 * j + 1] = s;
+            return 0;
+        }
+    }
+    char **g = realloc(*given, (size_t)(*n_given + 1) * 2 * sizeof *g + sizeof *g);
+    if (!g) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
+    *given = g;
+    g[2 * *n_given] = strdup(key);
+    g[2 * *n_given + 1] = strdup(value);
+    (*n_given)++;
+    g[2 * *n_given] = NULL;
+    return 0;
+}

@@ -22,6 +22,7 @@ const char *moonlog_err_name(int code) {
     case MOONLOG_ERR_NETWORK: return "NETWORK";
     case MOONLOG_ERR_DESERIALIZATION: return "DESERIALIZATION";
     case MOONLOG_ERR_ASSIGNOR: return "ASSIGNOR";
+    case MOONLOG_ERR_LISTENER: return "LISTENER";
     default: return ml_kafka_error_name((int16_t)code);
     }
 }

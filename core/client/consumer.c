@@ -32,12 +32,20 @@ static int check_thread(moonlog_consumer *c, moonlog_error *err) {
                 "a consumer is used from one thread: this call came from another one and was refused");
 }
 
+/* poll, subscribe, assign and close are refused inside a rebalance listener (as Java's). */
+static int check_outside_listener(moonlog_consumer *c, const char *what, moonlog_error *err) {
+    int rc = check_thread(c, err);
+    if (rc || !c->in_listener) return rc;
+    return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "%s cannot be called inside a rebalance listener", what);
+}
+
 static void consumer_free(moonlog_consumer *c) {
     ml_fetcher_stop(c);
     ml_deserializers_close(c);
     ml_group_leave(c);
     ml_group_close(c);
     ml_assignors_close(c);
+    ml_rebalance_free(c);
     ml_strings_free(c->sub_topics, c->n_sub);
     ml_strings_free(c->out_topics, c->n_out_topics);
     ml_pattern_free(c->sub_regex);
@@ -89,8 +97,10 @@ int moonlog_consumer_new(const moonlog_consumer_config *cfg, moonlog_consumer **
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
     }
     c->out_cap = c->conf.max_poll_records;
-    if ((rc = ml_deserializers_open(c, err)) != 0 || (c->conf.group_id && (rc = ml_assignors_open(c, err)) != 0) ||
-        (rc = ml_cnodes_init(c, err)) != 0 ||
+    const char *const *given = (const char *const *)cfg->given; /* what the plugins read as moonlog.config */
+    if ((rc = ml_deserializers_open(c, given, err)) != 0 ||
+        (c->conf.group_id && (rc = ml_assignors_open(c, given, err)) != 0) ||
+        (rc = ml_rebalance_open(c, given, err)) != 0 || (rc = ml_cnodes_init(c, err)) != 0 ||
         (rc = ml_fetcher_start(c, err)) != 0) {
         consumer_free(c);
         return rc;
@@ -174,7 +184,7 @@ int ml_consumer_set_assignment(moonlog_consumer *c, const moonlog_topic_partitio
 }
 
 int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err) {
-    int rc = check_thread(c, err);
+    int rc = check_outside_listener(c, "assign", err);
     if (rc) return rc;
     for (int i = 0; i < n; i++)
         if (!tps[i].topic || !tps[i].topic[0] || tps[i].partition < 0)
@@ -191,8 +201,9 @@ int moonlog_consumer_assign(moonlog_consumer *c, const moonlog_topic_partition *
 }
 
 /* subscribe(n topics) / unsubscribe (n = 0): the I/O thread joins, rejoins or leaves the group. */
-int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, int n, moonlog_error *err) {
-    int rc = check_thread(c, err);
+static int subscribe(moonlog_consumer *c, const char *const *topics, int n, const moonlog_rebalance_listener *l,
+                     moonlog_error *err) {
+    int rc = check_outside_listener(c, "subscribe", err);
     if (rc) return rc;
     if (!c->conf.group_id) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe needs group.id");
     for (int i = 0; i < n; i++)
@@ -214,6 +225,9 @@ int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, i
         ml_strings_free(t, n);
         return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe: partitions are assigned (assign none first)");
     }
+    pthread_mutex_unlock(&c->mu);
+    if (n == 0 && c->sub_topics) ml_rebalance_revoke_now(c); /* unsubscribe gives up what is owned */
+    pthread_mutex_lock(&c->mu);
     ml_strings_free(c->sub_topics, c->n_sub);
     c->sub_topics = t;
     c->n_sub = n;
@@ -224,14 +238,26 @@ int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, i
     c->sub_pattern = NULL;
     c->last_poll_ms = ml_mono_ms();
     if (n == 0) ml_consumer_set_assignment(c, NULL, 0, ML_NO_RESET);
+    c->has_listener = l != NULL;
+    if (l) c->listener = *l;
     pthread_cond_broadcast(&c->io_cv);
     pthread_mutex_unlock(&c->mu);
     return 0;
 }
 
+int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, int n, moonlog_error *err) {
+    moonlog_rebalance_listener l;
+    return subscribe(c, topics, n, ml_rebalance_default(c, &l) ? &l : NULL, err);
+}
+
+int moonlog_consumer_subscribe_with_listener(moonlog_consumer *c, const char *const *topics, int n,
+                                             const moonlog_rebalance_listener *listener, moonlog_error *err) {
+    return subscribe(c, topics, n, listener, err);
+}
+
 /* subscribe_pattern: the topics are found by the I/O thread (pattern_subscription.c) before it joins. */
 int moonlog_consumer_subscribe_pattern(moonlog_consumer *c, const char *pattern, moonlog_error *err) {
-    int rc = check_thread(c, err);
+    int rc = check_outside_listener(c, "subscribe", err);
     if (rc) return rc;
     if (!c->conf.group_id) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe needs group.id");
     if (!pattern || !pattern[0]) return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe: the pattern is empty");
@@ -245,6 +271,8 @@ int moonlog_consumer_subscribe_pattern(moonlog_consumer *c, const char *pattern,
         ml_pattern_free(re);
         return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "subscribe: out of memory");
     }
+    moonlog_rebalance_listener l;
+    int has_listener = ml_rebalance_default(c, &l);
     pthread_mutex_lock(&c->mu);
     if (!c->sub_topics && c->tps) {
         pthread_mutex_unlock(&c->mu);
@@ -263,6 +291,8 @@ int moonlog_consumer_subscribe_pattern(moonlog_consumer *c, const char *pattern,
     c->pattern_next_ms = 0;
     c->sub_epoch++;
     c->last_poll_ms = ml_mono_ms();
+    c->has_listener = has_listener;
+    if (has_listener) c->listener = l;
     pthread_cond_broadcast(&c->io_cv);
     pthread_mutex_unlock(&c->mu);
     return 0;
@@ -442,7 +472,7 @@ int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog
                           int32_t *count, moonlog_error *err) {
     *out = NULL;
     *count = 0;
-    int rc = check_thread(c, err);
+    int rc = check_outside_listener(c, "poll", err);
     if (rc) return rc;
     run_callbacks(c);
     ml_deserializers_reload_check(c);
@@ -459,12 +489,19 @@ int moonlog_consumer_poll(moonlog_consumer *c, int64_t timeout_ms, const moonlog
         if (g && g->n > 0) enqueue(c, g);
         else ml_gop_free(g);
     }
+    ml_rebalance_run(c); /* also checks the listener plugin's file */
     pthread_mutex_lock(&c->mu);
     ml_chunk *done = c->done; /* the previous poll's records are released now */
     c->done = NULL;
     struct timespec dl = deadline_ts(timeout_ms < 0 ? 0 : timeout_ms);
     int32_t n = 0;
     for (;;) {
+        if (ml_rebalance_pending(c)) { /* the listener runs here, on this thread, unlocked */
+            pthread_mutex_unlock(&c->mu);
+            ml_rebalance_run(c);
+            pthread_mutex_lock(&c->mu);
+            continue;
+        }
         if ((rc = take_error(c, err)) != 0) break;
         int had = c->head != NULL;
         n = take_records(c);
@@ -641,13 +678,14 @@ static void fail_unanswered(moonlog_consumer *c) {
 
 int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err) {
     if (!c) return 0;
-    int rc = check_thread(c, err);
+    int rc = check_outside_listener(c, "close", err);
     if (rc) return rc;
     if (c->conf.group_id && c->conf.enable_auto_commit) {
         ml_gop *g = positions_gop(c, NULL, 0);
         if (g && g->n > 0) rc = enqueue_wait(c, g, c->conf.request_timeout_ms, err);
         else ml_gop_free(g);
     }
+    if (c->sub_topics) ml_rebalance_revoke_now(c); /* as Java: after the auto commit, before leaving */
     /* earlier commit_async calls complete (or fail) before close returns */
     pthread_mutex_lock(&c->mu);
     struct timespec dl = deadline_ts(c->conf.request_timeout_ms);
@@ -750,5 +788,5 @@ int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name) {
             return v;
         }
     }
-    return -1;
+    return ml_rebalance_counter(c, name);
 }

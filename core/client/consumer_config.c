@@ -44,6 +44,7 @@ static const ml_ckey keys[] = {
     {"reconnect.backoff.ms", T_I64, 0, INT32_MAX, F(reconnect_backoff_ms), "50"},
     {"metadata.max.age.ms", T_I64, 0, INT32_MAX, F(metadata_max_age_ms), "300000"},
     {"partition.assignment.strategy", T_STRATEGY, 0, 0, F(assignment_strategy), "range"},
+    {"rebalance.listener", T_STR, 0, 0, F(rebalance_listener), NULL},
     {"plugin.path", T_STR, 0, 0, F(plugin_path), ""},
     {"plugin.unsafe", T_BOOL, 0, 0, F(plugin_unsafe), "false"},
     {"plugin.timeout.ms", T_I64, 0, INT32_MAX, F(plugin_timeout_ms), "0"},
@@ -158,10 +159,12 @@ moonlog_consumer_config *moonlog_consumer_config_new(void) {
 int moonlog_consumer_config_set(moonlog_consumer_config *cfg, const char *key, const char *value,
                                 moonlog_error *err) {
     if (!key || !value) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "NULL key or value");
-    for (size_t i = 0; i < N_KEYS; i++)
-        if (strcmp(keys[i].key, key) == 0) return set_one(&cfg->c, &keys[i], value, err);
-    static const char *const later[] = {"rebalance.listener",
-                                        "security.protocol", "sasl.mechanism", "check.crcs", "client.rack", NULL};
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (strcmp(keys[i].key, key) != 0) continue;
+        int rc = set_one(&cfg->c, &keys[i], value, err);
+        return rc ? rc : ml_client_config_remember(&cfg->given, &cfg->n_given, key, value, err);
+    }
+    static const char *const later[] = {"security.protocol", "sasl.mechanism", "check.crcs", "client.rack", NULL};
     for (int i = 0; later[i]; i++)
         if (strcmp(later[i], key) == 0)
             return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,
@@ -195,6 +198,8 @@ int ml_cconf_copy(ml_cconf *dst, const ml_cconf *src) {
 void moonlog_consumer_config_free(moonlog_consumer_config *cfg) {
     if (!cfg) return;
     ml_cconf_free(&cfg->c);
+    for (int i = 0; i < 2 * cfg->n_given; i++) free(cfg->given[i]);
+    free(cfg->given);
     free(cfg);
 }
 

@@ -32,6 +32,7 @@ typedef struct ml_cconf {
     int64_t reconnect_backoff_ms;
     int64_t metadata_max_age_ms;
     char *assignment_strategy; /* partition.assignment.strategy as given */
+    char *rebalance_listener; /* NULL: none */
     char *plugin_path;
     int plugin_unsafe;
     int64_t plugin_timeout_ms;
@@ -48,6 +49,8 @@ int ml_strategy_check(const char *value, moonlog_error *err);
 
 struct moonlog_consumer_config {
     ml_cconf c;
+    char **given; /* key, value, ..., NULL as set by the user (what plugins read as moonlog.config) */
+    int n_given;
 };
 
 /* Checks the settings that depend on each other; fills `err` naming both keys. */

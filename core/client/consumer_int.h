@@ -6,6 +6,14 @@
  * what came back, never across the network; the application's thread holds it in poll, seek,
  * assign and position. Connections and nodes are the I/O thread's alone.
  *
+ * Rebalance listeners (rebalance.c): the callbacks run on the application's thread inside poll,
+ * never under c->mu (they call back into the consumer). The I/O thread and poll meet through
+ * the reb_* fields, under c->mu: the I/O thread asks for revoked (reb_revoke = ML_REB_WANTED) and
+ * does not rejoin until poll set ML_REB_DONE, having run the callback and given the partitions
+ * up itself; after SyncGroup it marks the new partitions awaiting (not fetched) and sets
+ * reb_assigned, which poll answers by calling assigned and clearing the marks; partitions lost
+ * are dropped by the I/O thread at once and listed in reb_lost for the next poll.
+ *
  * Epochs: every seek, reset or reassignment of a partition bumps its epoch; a response for an
  * older epoch, and a chunk queued under one, are dropped, so a seek is never undone by a fetch
  * that was in flight when it happened. */
@@ -58,6 +66,7 @@ typedef struct ml_ctp {
     int n_chunks;         /* chunks queued for this partition */
     int paused;           /* pause(): not fetched, its queued chunks wait in the queue */
     int64_t high_watermark; /* of the last Fetch response (0 before one): caught up at fetch_offset >= it */
+    int awaiting;         /* assigned by the group, not fetched before on_partitions_assigned returned */
 } ml_ctp;
 
 /* Records of one partition from one Fetch response, decoded and copied. */
@@ -124,6 +133,18 @@ struct moonlog_consumer {
     char **out_topics; /* the topics assignment() handed out, until its next call */
     int n_out_topics;
 
+    /* rebalance listener (rebalance.c) */
+    moonlog_rebalance_listener listener; /* the application's thread's; has_listener under c->mu */
+    int has_listener;
+    struct moonlog_plugin *listener_plugin; /* rebalance.listener, NULL without */
+    int reb_revoke;       /* ML_REB_*, under c->mu */
+    int reb_assigned;     /* under c->mu: a SyncGroup's assignment waits for on_partitions_assigned */
+    moonlog_topic_partition *reb_lost; /* under c->mu: lost, reported at the next poll (topics owned) */
+    int n_lost;
+    int in_listener;      /* the application's thread: inside a callback */
+    int64_t next_reload_ms;
+    _Atomic int64_t n_rebalances, n_listener_errors;
+
     /* the I/O thread's */
     pthread_t thread;
     int thread_started;
@@ -174,7 +195,8 @@ void ml_group_leave(moonlog_consumer *c);
 struct ml_join_group_response;
 struct ml_join_group_request_protocol;
 struct ml_sync_group_request_assignment;
-int ml_assignors_open(moonlog_consumer *c, moonlog_error *err);
+/* `given`: the consumer's settings as given, the plugins' moonlog.config */
+int ml_assignors_open(moonlog_consumer *c, const char *const *given, moonlog_error *err);
 void ml_assignors_close(moonlog_consumer *c);
 /* Checks the plugin files when plugin.reload.interval.ms passed (force: now). */
 void ml_assignors_reload(moonlog_consumer *c, int force);
@@ -199,12 +221,37 @@ int ml_pattern_compile(const char *pattern, void **out, moonlog_error *err);
 void ml_pattern_free(void *re);
 int ml_pattern_due(moonlog_consumer *c);
 void ml_pattern_refresh(moonlog_consumer *c);
+enum { ML_REB_NONE, ML_REB_WANTED, ML_REB_DONE };
+
+/* rebalance.c */
+/* rebalance.listener; `given` (key, value, ..., NULL) is the plugin's moonlog.config */
+int ml_rebalance_open(moonlog_consumer *c, const char *const *given, moonlog_error *err);
+void ml_rebalance_free(moonlog_consumer *c);
+/* The listener plain subscribe() installs (the plugin's adapter): 1 with *out filled, 0 none. */
+int ml_rebalance_default(moonlog_consumer *c, moonlog_rebalance_listener *out);
+/* rebalances, listener.errors, listener.reloads; -1 for another name. */
+int64_t ml_rebalance_counter(moonlog_consumer *c, const char *name);
+/* I/O thread, before JoinGroup: 1 when the member may rejoin now (nothing owned, no listener, or
+ * revoked ran); otherwise asks poll for revoked and returns 0. */
+int ml_rebalance_ready(moonlog_consumer *c);
+/* I/O thread, under c->mu, after SyncGroup set the assignment. */
+void ml_rebalance_assigned(moonlog_consumer *c);
+/* I/O thread: the membership was lost; drops the partitions and keeps them for on_partitions_lost. */
+void ml_rebalance_lost(moonlog_consumer *c);
+/* Under c->mu: poll has callbacks to run. */
+int ml_rebalance_pending(moonlog_consumer *c);
+/* Application's thread, not under c->mu: runs what is pending (reloading the plugin first when its
+ * file changed); 1 when a callback ran. */
+int ml_rebalance_run(moonlog_consumer *c);
+/* Application's thread: revoked for every owned partition (unsubscribe, close); the caller
+ * gives them up. */
+void ml_rebalance_revoke_now(moonlog_consumer *c);
 
 /* consumer.c: replaces the assignment (under c->mu); new partitions start from `reset`. */
 int ml_consumer_set_assignment(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, int reset);
 
 /* deserializer.c (the application's thread) */
-int ml_deserializers_open(moonlog_consumer *c, moonlog_error *err);
+int ml_deserializers_open(moonlog_consumer *c, const char *const *given, moonlog_error *err);
 void ml_deserializers_close(moonlog_consumer *c);
 /* Every plugin.reload.interval.ms: installs a changed, valid deserializer file (HOOKS.md). */
 void ml_deserializers_reload_check(moonlog_consumer *c);

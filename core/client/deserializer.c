@@ -16,10 +16,11 @@
 #include "common/clock.h"
 #include "lua/plugin.h"
 
-static int open_one(moonlog_consumer *c, const char *key, const char *name, moonlog_plugin **out, moonlog_error *err) {
+static int open_one(moonlog_consumer *c, const char *const *given, const char *key, const char *name,
+                    moonlog_plugin **out, moonlog_error *err) {
     *out = NULL;
     if (strcmp(name, "bytes") == 0) return 0; /* what the fetcher gives already: no Lua call */
-    moonlog_plugin_options o = {c->conf.plugin_path, c->conf.plugin_unsafe, c->conf.plugin_timeout_ms, NULL};
+    moonlog_plugin_options o = {c->conf.plugin_path, c->conf.plugin_unsafe, c->conf.plugin_timeout_ms, given};
     moonlog_error e;
     if (moonlog_plugin_open("serializer", name, &o, out, &e) != 0)
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "%s: %s", key, e.message);
@@ -33,10 +34,10 @@ static int open_one(moonlog_consumer *c, const char *key, const char *name, moon
     return 0;
 }
 
-int ml_deserializers_open(moonlog_consumer *c, moonlog_error *err) {
+int ml_deserializers_open(moonlog_consumer *c, const char *const *given, moonlog_error *err) {
     ml_arena_init(&c->values, 16384);
-    int rc = open_one(c, "key.deserializer", c->conf.key_deserializer, &c->key_deser, err);
-    if (rc == 0) rc = open_one(c, "value.deserializer", c->conf.value_deserializer, &c->value_deser, err);
+    int rc = open_one(c, given, "key.deserializer", c->conf.key_deserializer, &c->key_deser, err);
+    if (rc == 0) rc = open_one(c, given, "value.deserializer", c->conf.value_deserializer, &c->value_deser, err);
     return rc;
 }
 

@@ -197,7 +197,7 @@ static int leader_busy(moonlog_consumer *c, int32_t leader) {
  * the leader's one connection for fetch.max.wait.ms, while the other, drained meanwhile, could not
  * be fetched (the tail of a topic read at a fraction of the rate). It goes with the next fetch. */
 static int fetch_now(const ml_ctp *tp, int busy) {
-    return tp->reset == ML_NO_RESET && tp->n_chunks == 0 && tp->fetch_offset >= 0 && !tp->paused &&
+    return tp->reset == ML_NO_RESET && tp->n_chunks == 0 && tp->fetch_offset >= 0 && !tp->paused && !tp->awaiting &&
            (!busy || tp->fetch_offset < tp->high_watermark);
 }
 
@@ -629,7 +629,7 @@ static int leaders_with_work(moonlog_consumer *c, int resets, int32_t *out, int 
         int need = resets ? (tp->reset == ML_RESET_EARLIEST || tp->reset == ML_RESET_LATEST) : fetch_now(tp, is_busy);
         if (!need) continue;
         if (tp->leader < 0) {
-            c->metadata_wanted = 1;
+            c->metadata_wanted = 1; /* looked up within retry.backoff.ms (metadata_retry_ms) */
             continue;
         }
         int dup = 0;

@@ -24,9 +24,8 @@
 #include "proto/join_group.h"
 #include "proto/sync_group.h"
 
-int ml_assignors_open(moonlog_consumer *c, moonlog_error *err) {
+int ml_assignors_open(moonlog_consumer *c, const char *const *given, moonlog_error *err) {
     char name[1024];
-    const char *given[] = {"partition.assignment.strategy", c->conf.assignment_strategy, NULL};
     moonlog_plugin_options o = {c->conf.plugin_path, c->conf.plugin_unsafe, c->conf.plugin_timeout_ms, given};
     for (int i = 0; ml_strategy_entry(c->conf.assignment_strategy, i, name, sizeof name); i++) {
         moonlog_error e;

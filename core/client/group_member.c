@@ -62,8 +62,9 @@ void ml_group_close(moonlog_consumer *c) {
     }
 }
 
-static int need_join(moonlog_consumer *c) { /* under c->mu */
-    return (c->sub_topics && !c->poll_expired && (c->joined_sub_epoch != c->sub_epoch || c->rejoin)) ||
+static int need_join(moonlog_consumer *c) { /* under c->mu; not while poll is to run revoked */
+    return (c->sub_topics && !c->poll_expired && c->reb_revoke != ML_REB_WANTED &&
+            (c->joined_sub_epoch != c->sub_epoch || c->rejoin)) ||
            (!c->sub_topics && c->generation >= 0);
 }
 
@@ -392,19 +393,20 @@ static void set_member_id(moonlog_consumer *c, ml_slice id) {
 static void membership_error(moonlog_consumer *c, int code, const char *step) {
     ml_debug("consumer: %s for group %s failed: %s", step, c->conf.group_id, moonlog_err_name(code));
     if (code == ML_KERR_UNKNOWN_MEMBER_ID) set_member_id(c, (ml_slice){NULL, 0});
-    if (code == ML_KERR_UNKNOWN_MEMBER_ID || code == ML_KERR_ILLEGAL_GENERATION) c->generation = -1;
-    if (code == ML_KERR_FENCED_INSTANCE_ID) {
-        /* another consumer runs with this group.instance.id: it has the membership now */
-        ml_warn("consumer: group %s: group.instance.id %s is used by another member (FENCED_INSTANCE_ID)",
-                c->conf.group_id, c->conf.group_instance_id);
-        set_member_id(c, (ml_slice){NULL, 0});
+    if (code == ML_KERR_UNKNOWN_MEMBER_ID || code == ML_KERR_ILLEGAL_GENERATION || code == ML_KERR_FENCED_INSTANCE_ID) {
+        if (code == ML_KERR_FENCED_INSTANCE_ID) {
+            /* another consumer runs with this group.instance.id: it has the membership now */
+            ml_warn("consumer: group %s: group.instance.id %s is used by another member (FENCED_INSTANCE_ID)",
+                    c->conf.group_id, c->conf.group_instance_id);
+            set_member_id(c, (ml_slice){NULL, 0});
+        }
         c->generation = -1;
-        pthread_mutex_lock(&c->mu);
-        ml_consumer_set_assignment(c, NULL, 0, ML_NO_RESET);
-        pthread_mutex_unlock(&c->mu);
+        ml_rebalance_lost(c); /* no longer this member's: no commit possible */
     }
     if (is_coordinator_error(code)) coordinator_lost(c);
-    else c->group_next_ms = ml_mono_ms() + c->conf.retry_backoff_ms;
+    /* a rebalance to join is no failure: no backoff, which would also hold back the commits an
+     * on_partitions_revoked makes meanwhile (heartbeats answer it until the member rejoins) */
+    else if (code != ML_KERR_REBALANCE_IN_PROGRESS) c->group_next_ms = ml_mono_ms() + c->conf.retry_backoff_ms;
     pthread_mutex_lock(&c->mu);
     c->rejoin = 1;
     pthread_mutex_unlock(&c->mu);
@@ -570,6 +572,7 @@ static void join_group(moonlog_consumer *c) {
     if (code != 0) return membership_error(c, code, leader && !as ? "the assignment" : "SyncGroup");
     pthread_mutex_lock(&c->mu);
     ml_consumer_set_assignment(c, tps, ntps, ML_RESET_COMMITTED);
+    ml_rebalance_assigned(c);
     c->joined_sub_epoch = epoch;
     pthread_mutex_unlock(&c->mu);
     for (int i = 0; i < ntps; i++) free((char *)tps[i].topic);
@@ -660,9 +663,7 @@ void ml_group_run(moonlog_consumer *c) {
          * without a commit (the records it was given may not be processed) */
         ml_warn("consumer: no poll for max.poll.interval.ms (%lld ms): leaving group %s",
                 (long long)c->conf.max_poll_interval_ms, c->conf.group_id);
-        pthread_mutex_lock(&c->mu);
-        ml_consumer_set_assignment(c, NULL, 0, ML_NO_RESET);
-        pthread_mutex_unlock(&c->mu);
+        ml_rebalance_lost(c);
         ml_group_leave(c);
         c->generation = -1;
         set_member_id(c, (ml_slice){NULL, 0});
@@ -670,7 +671,7 @@ void ml_group_run(moonlog_consumer *c) {
         revoke_all(c);
         ml_group_leave(c);
     } else if (join) {
-        join_group(c);
+        if (ml_rebalance_ready(c)) join_group(c);
     } else if (c->generation >= 0 && ml_mono_ms() >= c->next_heartbeat_ms) {
         heartbeat(c);
     }

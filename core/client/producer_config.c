@@ -102,23 +102,7 @@ int moonlog_config_set(moonlog_config *cfg, const char *key, const char *value, 
         if (strcmp(keys[i].key, key) != 0) continue;
         int rc = set_one(&cfg->c, &keys[i], value, err);
         if (rc != 0) return rc;
-        for (int j = 0; j < cfg->n_given; j++) {
-            if (strcmp(cfg->given[2 * j], key) == 0) {
-                char *s = strdup(value);
-                if (!s) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
-                free(cfg->given[2 * j + 1]);
-                cfg->given[2 * j + 1] = s;
-                return 0;
-            }
-        }
-        char **g = realloc(cfg->given, (size_t)(cfg->n_given + 1) * 2 * sizeof *g + sizeof *g);
-        if (!g) return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG, "out of memory");
-        cfg->given = g;
-        g[2 * cfg->n_given] = strdup(key);
-        g[2 * cfg->n_given + 1] = strdup(value);
-        cfg->n_given++;
-        g[2 * cfg->n_given] = NULL;
-        return 0;
+        return ml_client_config_remember(&cfg->given, &cfg->n_given, key, value, err);
     }
     /* Keys that Kafka producers know but this one does not implement get a precise message. */
     static const char *const later[] = {"enable.idempotence", "transactional.id", "security.protocol",

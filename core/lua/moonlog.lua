@@ -420,9 +420,18 @@ end
 --   c:pause { { topic = "t", partition = 1 } }; c:resume { ... }; c:paused()
 --   for msg in c:messages(1000) do ... end    -- until a poll of 1000 ms brings nothing
 --   c:close()                        -- commits the positions first with enable.auto.commit
+--   c:subscribe({ "t" }, { on_partitions_revoked = function(consumer, partitions) ... end,
+--                         on_partitions_assigned = ..., on_partitions_lost = ... })
 -- Offsets and timestamps are int64 cdata (never doubles). A consumer is used from one thread.
 -- With key.deserializer / value.deserializer, key and value are what the plugin's deserialize
 -- returned: a string, a number or a boolean (HOOKS.md: a table cannot leave the plugin's state).
+--
+-- Rebalance listeners are called inside c:poll() (and c:subscribe{} and c:close() for revoked),
+-- with `consumer` the consumer object itself and partitions a list of { topic =, partition = }.
+-- They reach Lua through FFI callbacks from moonlog_consumer_poll, and LuaJIT forbids calling
+-- such a C function from a compiled trace: poll, subscribe and close are never compiled
+-- (jit.off), which costs one interpreted call per poll, not per record. A listener that raises
+-- is reported on stderr and counted (c:listener_errors()); the rebalance goes on.
 
 ffi.cdef [[
 typedef struct moonlog_consumer_config moonlog_consumer_config;
@@ -472,6 +481,15 @@ void moonlog_commit_queue_cb(const moonlog_topic_partition_offset *offsets, int 
                              void *queue);
 int moonlog_commit_queue_take(moonlog_commit_queue *q, moonlog_commit_outcome *out, int max);
 void moonlog_commit_queue_free(moonlog_commit_queue *q);
+typedef void (*moonlog_rebalance_cb)(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, void *opaque);
+typedef struct moonlog_rebalance_listener {
+  moonlog_rebalance_cb on_partitions_revoked; moonlog_rebalance_cb on_partitions_assigned;
+  moonlog_rebalance_cb on_partitions_lost; void *opaque;
+} moonlog_rebalance_listener;
+int moonlog_consumer_subscribe_with_listener(moonlog_consumer *c, const char *const *topics, int n,
+                                             const moonlog_rebalance_listener *listener, moonlog_error *err);
+int moonlog_plugin_rebalance(moonlog_plugin *pl, const char *fn, moonlog_consumer *consumer,
+                             const moonlog_topic_partition *tps, int n, moonlog_error *err);
 ]]
 
 local Consumer = {}
@@ -502,14 +520,19 @@ function M.consumer(config)
     return nil, { code = -106, name = "INVALID_CONFIG", retriable = false, message = "out of memory" }
   end
   -- a consumer dropped without close() is closed by the GC (its I/O thread must not outlive the library)
+  -- st is what the finalizer and the listener callbacks share: never the consumer object itself,
+  -- which they would keep alive
+  local st = { closing = false, cbs = {}, errors = 0 }
   local ptr = ffi.gc(out[0], function(p)
+    st.closing = true
     C.moonlog_consumer_close(p, nil)
+    for _, cb in ipairs(st.cbs) do cb:free() end
     C.moonlog_commit_queue_free(queue)
   end)
   return setmetatable({ ptr = ptr, e = e, recs = ffi.new("const moonlog_consumer_record *[1]"),
                         off = ffi.new("int64_t[1]"), count = ffi.new("int32_t[1]"), queue = queue,
                         outcomes = ffi.new("moonlog_commit_outcome[64]"), async = {}, async_head = 1,
-                        async_tail = 0, failed = ffi.new("moonlog_topic_partition_offset") }, Consumer)
+                        async_tail = 0, failed = ffi.new("moonlog_topic_partition_offset"), st = st }, Consumer)
 end
 
 local function tp_array(list)
@@ -532,21 +555,81 @@ function Consumer:assign(list)
   return true
 end
 
--- subscribe{ "topic", ... } -> true | nil, err (needs group.id); subscribe{} unsubscribes
+local function tp_list(tps, n)
+  local out = {}
+  for i = 0, n - 1 do out[i + 1] = { topic = ffi.string(tps[i].topic), partition = tps[i].partition } end
+  return out
+end
+
+-- The C listener calling the Lua one: three FFI callbacks, kept (and freed) with the consumer.
+local function make_listener(self, listener)
+  local l = ffi.new("moonlog_rebalance_listener")
+  local st, me = self.st, setmetatable({ self }, { __mode = "v" })
+  local cbs = {}
+  for _, name in ipairs { "on_partitions_revoked", "on_partitions_assigned", "on_partitions_lost" } do
+    local fn = listener[name]
+    if fn ~= nil and type(fn) ~= "function" then
+      for _, cb in ipairs(cbs) do cb:free() end
+      return nil, "listener." .. name .. " is not a function"
+    end
+    if fn ~= nil then
+      local cb = ffi.cast("moonlog_rebalance_cb", function(_, tps, n)
+        local c = me[1]
+        if st.closing or not c then return end -- never back into Lua from a finalizer
+        local ok, e = pcall(fn, c, tp_list(tps, n))
+        if not ok then
+          st.errors = st.errors + 1
+          if type(e) == "table" and e.message then e = e.message end -- an error table of this module
+          io.stderr:write("moonlog: rebalance listener ", name, " raised: ", tostring(e), "\n")
+        end
+      end)
+      cbs[#cbs + 1] = cb
+      l[name] = cb
+    end
+  end
+  return l, cbs
+end
+
+-- subscribe({ "topic", ... }[, listener]) -> true | nil, err (needs group.id); subscribe{} unsubscribes.
+-- listener: { on_partitions_revoked =, on_partitions_assigned =, on_partitions_lost = }, each
+-- optional, each called as fn(consumer, partitions). Without one, the rebalance.listener plugin
+-- of the configuration (if any) is the listener.
 -- consumer:subscribe{ "t1", "t2" }, or consumer:subscribe{ pattern = "orders[.][0-9]+" } for every
--- topic whose whole name matches a POSIX extended regular expression (see consumer.h).
-function Consumer:subscribe(topics)
+-- topic whose whole name matches a POSIX extended regular expression (see consumer.h); a pattern
+-- takes the configuration's rebalance.listener only.
+function Consumer:subscribe(topics, listener)
   if not self.ptr then return closed() end
   if topics.pattern then
+    if listener ~= nil then
+      return nil, { code = -108, name = "INVALID_ARG", retriable = false,
+                    message = "subscribe: a pattern takes no listener table (rebalance.listener applies)" }
+    end
     if C.moonlog_consumer_subscribe_pattern(self.ptr, topics.pattern, self.e) ~= 0 then return nil, errtable(self.e) end
     return true
   end
   local a = ffi.new("const char *[?]", #topics + 1)
   for i, t in ipairs(topics) do a[i - 1] = t end
   self.sub_keep = topics
-  if C.moonlog_consumer_subscribe(self.ptr, a, #topics, self.e) ~= 0 then return nil, errtable(self.e) end
+  local rc
+  if listener ~= nil then
+    if type(listener) ~= "table" then
+      return nil, { code = -108, name = "INVALID_ARG", retriable = false, message = "subscribe: the listener is not a table" }
+    end
+    local l, cbs = make_listener(self, listener)
+    if not l then return nil, { code = -108, name = "INVALID_ARG", retriable = false, message = "subscribe: " .. cbs } end
+    rc = C.moonlog_consumer_subscribe_with_listener(self.ptr, a, #topics, l, self.e)
+    -- every callback made stays allocated until close (an earlier listener is one C no longer calls)
+    for _, cb in ipairs(cbs) do self.st.cbs[#self.st.cbs + 1] = cb end
+  else
+    rc = C.moonlog_consumer_subscribe(self.ptr, a, #topics, self.e)
+  end
+  if rc ~= 0 then return nil, errtable(self.e) end
   return true
 end
+jit.off(Consumer.subscribe)
+
+-- How many calls of a Lua listener raised.
+function Consumer:listener_errors() return self.st.errors end
 
 -- assignment() -> { {topic =, partition =}, ... }
 function Consumer:assignment()
@@ -618,6 +701,7 @@ function Consumer:poll(timeout_ms)
   end
   return list
 end
+jit.off(Consumer.poll) -- it may call the listener back (see above)
 
 local poll_error_mt = { __tostring = function(e) return ("poll: %s: %s"):format(e.name, e.message) end }
 
@@ -751,6 +835,16 @@ function Consumer:committed(list, timeout_ms)
   return out
 end
 
+-- plugin:rebalance(fn, consumer, partitions): calls a rebalance_listener's function as a consumer
+-- does ("on_partitions_revoked", ...), its `consumer` table reaching `consumer` -> true | nil, err
+function Plugin:rebalance(fn, consumer, partitions)
+  local a, n = tp_array(partitions)
+  if C.moonlog_plugin_rebalance(self.ptr, fn, consumer.ptr, a, n, consumer.e) ~= 0 then
+    return nil, errtable(consumer.e)
+  end
+  return true
+end
+
 function Consumer:counter(name)
   if not self.ptr then return nil end
   return tonumber(C.moonlog_consumer_counter(self.ptr, name))
@@ -759,10 +853,14 @@ end
 function Consumer:close()
   if not self.ptr then return true end
   local ptr = ffi.gc(self.ptr, nil)
-  self.ptr = nil
-  -- the consumer is freed even when the final commit failed
+  -- the consumer is freed even when the final commit failed; self.ptr stays set meanwhile, so
+  -- that on_partitions_revoked (called by close) can commit through it
   local rc = C.moonlog_consumer_close(ptr, self.e)
+  self.ptr = nil
+  self.ptr = nil
   local err = rc ~= 0 and errtable(self.e) or nil
+  for _, cb in ipairs(self.st.cbs) do cb:free() end
+  self.st.cbs = {}
   local ok, cb_err = pcall(self._commit_callbacks, self) -- the queue outlives the consumer
   C.moonlog_commit_queue_free(self.queue)
   self.queue = nil
@@ -770,5 +868,6 @@ function Consumer:close()
   if err then return nil, err end
   return true
 end
+jit.off(Consumer.close)
 
 return M

@@ -52,16 +52,20 @@ struct moonlog_plugin {
     char declared_name[ML_PLUGIN_NAME_MAX]; /* an assignor's `name` in its current source (under mu) */
 };
 
-static const char *const kind_names[] = {"partitioner", "serializer", "retry_policy", "assignor"};
-static const char *const kind_dirs[] = {"partitioners", "serializers", "retry", "assignors"};
+static const char *const kind_names[] = {"partitioner", "serializer", "retry_policy", "assignor",
+                                         "rebalance_listener"};
+static const char *const kind_dirs[] = {"partitioners", "serializers", "retry", "assignors", "rebalance"};
 #define N_KINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
-/* The function each kind must define (index 0) and the optional ones. */
+/* The functions of each kind: the first kind_required[k] must be defined, the others are optional
+ * (a rebalance_listener needs at least one of its three). */
 static const char *const kind_fns[][3] = {
     {"partition", "on_batch_full", NULL},
     {"serialize", "deserialize", NULL},
     {"decide", NULL, NULL},
     {"assign", "user_data", "on_assignment"},
+    {"on_partitions_revoked", "on_partitions_assigned", "on_partitions_lost"},
 };
+static const int kind_required[] = {1, 1, 1, 1, 0};
 
 /* ---- per-thread states ------------------------------------------------------------------ */
 
@@ -335,11 +339,14 @@ static int load_chunk(lua_State *L, int ref_env_maker, moonlog_plugin *pl, const
             lua_settop(L, top);
             return -1;
         } else {
+            int n_fns = 0;
             for (int i = 0; i < 3 && kind_fns[pl->kind][i]; i++) {
                 lua_getfield(L, -1, kind_fns[pl->kind][i]);
                 int t = lua_type(L, -1);
                 lua_pop(L, 1);
-                if ((i == 0 && t != LUA_TFUNCTION) || (i > 0 && t != LUA_TNIL && t != LUA_TFUNCTION)) {
+                n_fns += t == LUA_TFUNCTION;
+                int required = i < kind_required[pl->kind];
+                if ((required && t != LUA_TFUNCTION) || (!required && t != LUA_TNIL && t != LUA_TFUNCTION)) {
                     snprintf(msg, msgsz, "%s: a %s must define %s as a function", pl->path, kind_names[pl->kind],
                              kind_fns[pl->kind][i]);
                     lua_settop(L, top);
@@ -347,6 +354,12 @@ static int load_chunk(lua_State *L, int ref_env_maker, moonlog_plugin *pl, const
                 }
             }
             if (pl->kind == ML_PLUGIN_ASSIGNOR && check_declared_name(L, pl, msg, msgsz) != 0) {
+                lua_settop(L, top);
+                return -1;
+            }
+            if (n_fns == 0) {
+                snprintf(msg, msgsz, "%s: a %s must define at least one of %s, %s, %s", pl->path,
+                         kind_names[pl->kind], kind_fns[pl->kind][0], kind_fns[pl->kind][1], kind_fns[pl->kind][2]);
                 lua_settop(L, top);
                 return -1;
             }
@@ -840,6 +853,32 @@ void ml_plugin_declared_name(moonlog_plugin *pl, char *out) {
     pthread_mutex_unlock(&pl->mu);
 }
 
+int ml_plugin_rebalance(moonlog_plugin *pl, int fn, void (*push_consumer)(lua_State *L, void *ctx), void *ctx,
+                        const moonlog_topic_partition *tps, int n, moonlog_error *err) {
+    if (pl->kind != ML_PLUGIN_REBALANCE_LISTENER || fn < 0 || fn > 2)
+        return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "%s is not a rebalance listener", pl->name);
+    ml_lua_tls *t = tls_get();
+    if (!t) return ml_error_set(err, MOONLOG_ERR_LISTENER, "cannot create a LuaJIT state");
+    ml_lua_entry *e = entry_get(t, pl, err, MOONLOG_ERR_LISTENER);
+    if (!e) return MOONLOG_ERR_LISTENER;
+    if (e->ref_fn[fn] == LUA_NOREF) return 0;
+    lua_State *L = t->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_fn[fn]);
+    push_consumer(L, ctx);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, tps[i].topic);
+        lua_setfield(L, -2, "topic");
+        lua_pushinteger(L, tps[i].partition);
+        lua_setfield(L, -2, "partition");
+        lua_rawseti(L, -2, i + 1);
+    }
+    if (pcall_limited(t, pl, 2, 0) != 0) return call_failed(t, pl, kind_fns[pl->kind][fn], MOONLOG_ERR_LISTENER, err);
+    lua_settop(L, STACK_BASE);
+    return 0;
+}
+
 /* ---- the public side ---------------------------------------------------------------------- */
 
 static int file_exists(const char *p) {
@@ -896,7 +935,9 @@ int moonlog_plugin_open(const char *kind, const char *name, const moonlog_plugin
         if (strcmp(kind, kind_names[i]) == 0) k = i;
     if (k < 0)
         return ml_error_set(err, MOONLOG_ERR_INVALID_ARG,
-                            "unknown plugin kind '%s' (partitioner, serializer, retry_policy, assignor)", kind);
+                            "unknown plugin kind '%s' (partitioner, serializer, retry_policy, assignor, "
+                            "rebalance_listener)",
+                            kind);
     char path[PATH_MAX];
     if (!resolve(k, name, opts ? opts->search_path : NULL, path, sizeof path))
         return ml_error_set(err, MOONLOG_ERR_INVALID_CONFIG,

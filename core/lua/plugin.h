@@ -5,11 +5,20 @@
 
 #include <stdint.h>
 
+#include "moonlog/consumer.h"
 #include "moonlog/plugin.h"
 
-enum ml_plugin_kind { ML_PLUGIN_PARTITIONER, ML_PLUGIN_SERIALIZER, ML_PLUGIN_RETRY_POLICY, ML_PLUGIN_ASSIGNOR };
+enum ml_plugin_kind {
+    ML_PLUGIN_PARTITIONER,
+    ML_PLUGIN_SERIALIZER,
+    ML_PLUGIN_RETRY_POLICY,
+    ML_PLUGIN_ASSIGNOR,
+    ML_PLUGIN_REBALANCE_LISTENER,
+};
 
 #define ML_PLUGIN_NAME_MAX 250 /* an assignor's declared name, with its NUL */
+
+struct lua_State;
 
 /* What a partitioner may ask about the cluster; `ctx` is the producer. */
 typedef struct ml_cluster_ops {
@@ -65,7 +74,6 @@ int ml_plugin_defines(moonlog_plugin *pl, const char *fn);
  * counters (0 with `nres` results on the stack; else the error names plugin, function and line,
  * and the stack is reset); `ops` answers cluster.partition_count during the call. call_bad
  * reports (and counts) a bad result; call_end resets the stack after the results were read. */
-struct lua_State;
 int ml_plugin_call_begin(moonlog_plugin *pl, int fn, int fail_code, struct lua_State **L, moonlog_error *err);
 int ml_plugin_call(moonlog_plugin *pl, int nargs, int nres, const char *fn, int fail_code, const ml_cluster_ops *ops,
                    moonlog_error *err);
@@ -75,5 +83,12 @@ void ml_plugin_call_end(void);
 int ml_plugin_cluster_push(struct lua_State *L);
 /* An assignor's `name` in its current generation (ML_PLUGIN_NAME_MAX bytes). */
 void ml_plugin_declared_name(moonlog_plugin *pl, char *out);
+
+/* rebalance_listener: calls on_partitions_revoked (fn 0), on_partitions_assigned (1) or
+ * on_partitions_lost (2), when the plugin defines it, with the table `push_consumer` pushes and
+ * the partitions as { {topic =, partition =}, ... }, in the calling thread's state. 0, or
+ * MOONLOG_ERR_LISTENER / MOONLOG_ERR_PLUGIN_TIMEOUT naming the plugin and line (counted in errors). */
+int ml_plugin_rebalance(moonlog_plugin *pl, int fn, void (*push_consumer)(struct lua_State *L, void *ctx), void *ctx,
+                        const moonlog_topic_partition *tps, int n, moonlog_error *err);
 
 #endif

@@ -16,11 +16,11 @@ describe("HOOKS.md examples", function()
   setup(function() dir = process.tmpdir("hooks-doc") end)
   teardown(function() process.rmdir(dir) end)
 
-  local function load(kind)
+  local function load(kind, opts)
     assert.is_string(examples[kind], "no example for " .. kind)
     local path = dir .. "/" .. kind .. ".lua"
     client.write_plugin(path, examples[kind])
-    return assert(moonlog.plugin(kind, path))
+    return assert(moonlog.plugin(kind, path, opts))
   end
 
   it("has one example of each kind", function()
@@ -28,6 +28,7 @@ describe("HOOKS.md examples", function()
     assert.is_string(examples.serializer)
     assert.is_string(examples.retry_policy)
     assert.is_string(examples.assignor)
+    assert.is_string(examples.rebalance_listener)
   end)
 
   it("partitioner: murmur2 for keys, sticky until the batch is full", function()
@@ -80,5 +81,20 @@ describe("HOOKS.md examples", function()
     assert.are.equal(250, r:retry(5, 6, 10))
     assert.is_false(r:retry(6, 6, 10))
     assert.is_false(r:retry(1, 19, 10))
+  end)
+
+  it("rebalance_listener: seeks assigned partitions to the configured offsets, commits revoked ones", function()
+    local l = load("rebalance_listener", { config = { ["start.t-1"] = "42" } })
+    -- a consumer in assign mode, nothing to connect to: seek and position need no broker
+    local c = assert(moonlog.consumer { ["bootstrap.servers"] = "127.0.0.1:1" })
+    assert(c:assign { { topic = "t", partition = 0 }, { topic = "t", partition = 1 } })
+    assert(l:rebalance("on_partitions_assigned", c, { { topic = "t", partition = 0 }, { topic = "t", partition = 1 } }))
+    assert.are.equal(42, tonumber(c:position("t", 1, 0)))
+    assert.is_nil(c:position("t", 0, 0)) -- not configured: its reset is still pending
+    -- the revoked commit reaches the consumer, which refuses it without group.id
+    local ok, err = l:rebalance("on_partitions_revoked", c, { { topic = "t", partition = 1 } })
+    assert.is_nil(ok)
+    assert.matches("commit failed: commits need group.id", err.message, 1, true)
+    c:close()
   end)
 end)

@@ -33,7 +33,11 @@
  * rebalances then, as Kafka's does before KIP-814). A second consumer with the same id fences the
  * first (FENCED_INSTANCE_ID: it logs a warning, gives up its partitions and joins again).
  *
- * Not in this increment, and therefore absent from this header: rebalance listeners.
+ * A rebalance listener (moonlog_consumer_subscribe_with_listener, or the rebalance.listener
+ * property naming a Lua plugin, core/lua/HOOKS.md) is called on the application's thread inside
+ * poll, as Java's ConsumerRebalanceListener: see "Rebalance listeners" below.
+ *
+ * Not built: cooperative (incremental) rebalancing; isolation.level=read_committed.
  *
  * Threads: a consumer is used from one thread. The first call after moonlog_consumer_new fixes
  * that thread; a call from any other thread fails with MOONLOG_ERR_WRONG_THREAD and does nothing
@@ -59,6 +63,7 @@ enum moonlog_consumer_errcode {
     MOONLOG_ERR_NOT_ASSIGNED = -122, /* seek/position of a partition not assigned */
     MOONLOG_ERR_DESERIALIZATION = -123, /* a deserializer failed or returned a bad value (one record) */
     MOONLOG_ERR_ASSIGNOR = -124,     /* an assignor plugin failed or returned a bad assignment */
+    MOONLOG_ERR_LISTENER = -129,     /* the rebalance.listener plugin raised: logged, counted, not returned */
 };
 
 /* What a deserializer returned, for bindings that can give the value back its type: the record
@@ -177,8 +182,49 @@ int moonlog_consumer_subscribe(moonlog_consumer *c, const char *const *topics, i
  * otherwise. INVALID_ARG names a pattern that does not compile. */
 int moonlog_consumer_subscribe_pattern(moonlog_consumer *c, const char *pattern, moonlog_error *err);
 
+/* ---- Rebalance listeners ------------------------------------------------------------------ */
+
+/* Called on the application's thread, inside moonlog_consumer_poll (and inside subscribe with
+ * n = 0 and close for revoked), never on the I/O thread. `tps` (n entries, maybe 0 for assigned)
+ * are valid during the call. The callback may call commit_sync, commit_async, committed, seek,
+ * seek_to_beginning/end, position and assignment on `c`; poll, subscribe, assign and close are
+ * refused there (MOONLOG_ERR_INVALID_ARG). */
+typedef void (*moonlog_rebalance_cb)(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, void *opaque);
+
+/* Every callback may be NULL.
+ * - on_partitions_revoked: a rebalance started and these partitions are still owned: the I/O
+ *   thread keeps heartbeating and does not rejoin (JoinGroup) until the callback returned, so a
+ *   commit_sync there lands before any other member can be given them. With
+ *   enable.auto.commit, the positions are committed (synchronously) just before the call. After
+ *   it the partitions are given up (eager rebalancing gives up all of them). Also called by
+ *   unsubscribe (subscribe with n = 0) and close for the partitions owned then.
+ * - on_partitions_assigned: after SyncGroup, in the next poll, with this member's new assignment
+ *   (called even when it is empty). The new partitions are not fetched until it returned: a seek
+ *   there sets where the first fetch starts; without one they start at the committed offset
+ *   (auto.offset.reset without one).
+ * - on_partitions_lost: the membership was lost (session timeout, max.poll.interval.ms passed
+ *   without a poll, UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE_ID): the partitions
+ *   were already taken away and another member may own them; a commit would be refused. Unlike
+ *   Java's default, on_partitions_revoked is NOT called instead when this one is NULL.
+ * With a listener, a rebalance waits for poll: when poll is not called, max.poll.interval.ms
+ * applies as in Kafka (the member leaves, and lost is called at the next poll). Without one, the
+ * I/O thread rebalances on its own as before (auto commit, then every partition given up). */
+typedef struct moonlog_rebalance_listener {
+    moonlog_rebalance_cb on_partitions_revoked;
+    moonlog_rebalance_cb on_partitions_assigned;
+    moonlog_rebalance_cb on_partitions_lost;
+    void *opaque;
+} moonlog_rebalance_listener;
+
+/* subscribe() with a listener (copied; NULL: none). It replaces the listener of an earlier
+ * subscribe and the rebalance.listener plugin of the configuration, which is what plain
+ * subscribe() installs. */
+int moonlog_consumer_subscribe_with_listener(moonlog_consumer *c, const char *const *topics, int n,
+                                             const moonlog_rebalance_listener *listener, moonlog_error *err);
+
 /* The partitions assigned now (by assign or by the group): fills up to `max` entries of `out`
- * (topic pointers valid until the next call on the consumer) and returns how many there are. */
+ * (topic pointers are copies, valid until the next assignment() or close, whatever the I/O thread
+ * does meanwhile) and returns how many there are. */
 int moonlog_consumer_assignment(moonlog_consumer *c, moonlog_topic_partition *out, int max, moonlog_error *err);
 
 /* Replaces the assignment with `n` partitions (n = 0 unassigns everything). A partition kept
@@ -285,9 +331,10 @@ int moonlog_consumer_close(moonlog_consumer *c, moonlog_error *err);
 
 /* Counters: records.consumed (returned by poll), fetches.sent, bytes.fetched,
  * assignments.computed (rebalances this member led and assigned), assignor.failures (assignments
- * refused: the plugin raised or broke a rule), and plugin.errors, plugin.timeouts,
- * plugin.reloads, plugin.reload.failures summed over the consumer's plugins (deserializers and
- * assignors). -1 when unknown. */
+ * refused: the plugin raised or broke a rule), plugin.errors, plugin.timeouts, plugin.reloads,
+ * plugin.reload.failures summed over the deserializers and assignors, rebalances (SyncGroups
+ * completed), listener.errors (calls of the rebalance.listener plugin that raised or ran too
+ * long), listener.reloads and listener.reload.failures (its hot reloads). -1 when unknown. */
 int64_t moonlog_consumer_counter(moonlog_consumer *c, const char *name);
 
 #ifdef __cplusplus

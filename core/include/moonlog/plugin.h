@@ -31,7 +31,7 @@ typedef struct moonlog_plugin_options {
     const char *const *config; /* key, value, ..., NULL: what the plugin reads as moonlog.config */
 } moonlog_plugin_options;
 
-/* kind: "partitioner", "serializer", "retry_policy" or "assignor". `name` is a shipped plugin's name
+/* kind: "partitioner", "serializer", "retry_policy", "assignor" or "rebalance_listener". `name` is a shipped plugin's name
  * (key_hash) looked up in plugins/partitioners/ etc., or a path (anything with a '/' or ending
  * in .lua). The file is compiled and checked (api, kind, functions) before this returns; errors
  * name the file and line. `opts` may be NULL. */
@@ -94,6 +94,12 @@ int moonlog_plugin_assign(moonlog_plugin *pl, const moonlog_join_member *members
                           const int32_t *counts, int n_topics, void **assignments, int32_t *lens, moonlog_error *err);
 /* on_assignment(assignment, user_data) with a member's ConsumerProtocolAssignment. */
 int moonlog_plugin_on_assignment(moonlog_plugin *pl, const void *assignment, int32_t len, moonlog_error *err);
+/* rebalance_listener: calls `fn` ("on_partitions_revoked", "on_partitions_assigned" or
+ * "on_partitions_lost"; nothing when the plugin does not define it) as a consumer does, on this
+ * thread, its `consumer` table reaching `consumer` (which this thread uses). MOONLOG_ERR_LISTENER
+ * or MOONLOG_ERR_PLUGIN_TIMEOUT when it raised, naming the file and line. */
+int moonlog_plugin_rebalance(moonlog_plugin *pl, const char *fn, moonlog_consumer *consumer,
+                             const moonlog_topic_partition *tps, int n, moonlog_error *err);
 
 /* Java's murmur2 (the hash of Utils.murmur2, as a signed 32-bit value) and the partition the
  * Java client's default partitioner picks for a keyed record. */

@@ -304,8 +304,10 @@ function Run:finish(status, failure)
   return status
 end
 
-pcall(ffi.cdef, "struct ml_run_timespec { long tv_sec; long tv_nsec; }; int clock_gettime(int, struct ml_run_timespec *);")
-local ts = ffi.new("struct ml_run_timespec")
+-- struct timespec by its own name: a program that declared clock_gettime already (pcall) used it too
+pcall(ffi.cdef, "struct timespec { long tv_sec; long tv_nsec; };")
+pcall(ffi.cdef, "int clock_gettime(int, struct timespec *);")
+local ts = ffi.new("struct timespec")
 function M.now_ms()
   ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
   return tonumber(ts.tv_sec) * 1000 + math.floor(tonumber(ts.tv_nsec) / 1e6)
