@@ -6,6 +6,7 @@
 
 #include "client/client_error.h"
 #include "client/producer_int.h"
+#include "common/clock.h"
 #include "common/codec.h"
 #include "proto/record_batch.h"
 
@@ -91,13 +92,13 @@ static ml_batch *batch_new(ml_tp *tp, int64_t now_ms, int64_t ts) {
 
 int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
                   int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
-                  int64_t now_ms, int *new_batch, int *now_full) {
+                  int *new_batch, int *now_full) {
     ml_batch *b = tp->tail;
     size_t limit = (size_t)p->conf.batch_size;
     *new_batch = 0;
     if (!b || b->full || b->wire || (b->count > 0 && b->recs.len + mem > limit)) {
         if (b) b->full = 1;
-        b = batch_new(tp, now_ms, prec->timestamp);
+        b = batch_new(tp, ml_mono_ms(), prec->timestamp); /* the clock only when a batch opens */
         if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
         if (tp->tail) tp->tail->next = b;
         else tp->head = b;

@@ -146,7 +146,7 @@ size_t ml_acc_record_size(const void *key, int32_t key_len, const void *value, i
  * *now_full when the batch is full after it. */
 int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
                   int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
-                  int64_t now_ms, int *new_batch, int *now_full);
+                  int *new_batch, int *now_full);
 /* Builds the wire form of a batch (once); no lock needed (the batch is the I/O thread's). */
 int ml_acc_build(moonlog_producer *p, ml_batch *b, moonlog_error *err);
 void ml_acc_batch_free(ml_batch *b);
