@@ -96,7 +96,9 @@ int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_l
     ml_batch *b = tp->tail;
     size_t limit = (size_t)p->conf.batch_size;
     *new_batch = 0;
+    int closed = 0; /* the open batch had no room left for this record: it is full now */
     if (!b || b->full || b->wire || (b->count > 0 && b->recs.len + mem > limit)) {
+        closed = b && !b->full && !b->wire;
         if (b) b->full = 1;
         b = batch_new(tp, ml_mono_ms(), prec->timestamp); /* the clock only when a batch opens */
         if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
@@ -119,7 +121,7 @@ int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_l
     b->mem += mem;
     tp->queued_bytes += (int64_t)mem;
     if (b->recs.len + ML_RB_HEADER_SIZE >= limit) b->full = 1;
-    *now_full = b->full;
+    *now_full = b->full || closed;
     return 0;
 }
 
