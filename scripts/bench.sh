@@ -8,12 +8,15 @@
 #   - kcat (librdkafka) producing and consuming through the same broker, as a client reference;
 #   - consumer groups (scripts/group_bench.lua): a 10-member rebalance and OffsetCommit throughput;
 #   - the producer: moonlog perf produce beside kcat, and with each shipped Lua partitioner.
+# MOONLOG_BENCH=produce runs the producer section alone (default: everything).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${MOONLOG_BUILD:-build}
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-3}
 KCAT_RECORDS=${KCAT_RECORDS:-500000}
+BENCH=${MOONLOG_BENCH:-all}
+want() { [ "$BENCH" = all ] || [ "$BENCH" = "$1" ]; }
 dir=$(mktemp -d /tmp/moonlog-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -38,6 +41,7 @@ start_broker() {
     hp=127.0.0.1:$(sed -nE 's/.*listening on [^ ]*:([0-9]+).*/\1/p' "$log" | head -n 1)
 }
 
+if want broker; then
 # Loopback TCP bandwidth: iperf3 against itself on a free port.
 iport=$(( 20000 + RANDOM % 20000 ))
 loop=(); ddw=()
@@ -73,10 +77,13 @@ fetch_mbs=$(printf '%s\n' "${fetchr[@]}" | median)
 prod_rps=$(printf '%s\n' "${prec[@]}" | median)
 prod_p99=$(printf '%s\n' "${p99[@]}" | median)
 
+fi
+
 start_broker "$dir/disk"
 disk_hp=$hp
 disk_pid=${pids[-1]}
 
+if want broker; then
 # kcat through the same broker: KCAT_RECORDS records of 100 bytes in, then all of them out.
 awk -v n="$KCAT_RECORDS" 'BEGIN { v = sprintf("%0100d", 0); for (i = 0; i < n; i++) print v }' >"$dir/records.txt"
 bytes=$(( KCAT_RECORDS * 100 ))
@@ -102,6 +109,9 @@ done
 reb_ms=$(printf '%s\n' "${reb[@]}" | median)
 cps_med=$(printf '%s\n' "${cps[@]}" | median)
 
+fi
+
+if want produce; then
 # Producer (issue 4): moonlog perf produce beside kcat on the same broker, records/s. Both batch
 # alike: linger.ms=5 and librdkafka's default batch size (1,000,000 bytes; the Java default of
 # 16 KiB would hold 16 records of 1 KiB per batch).
@@ -145,6 +155,9 @@ for r in $(seq "$ROUNDS"); do
 done
 pmed() { tr ' ' '\n' <<<"${pr[$1]}" | grep -v '^$' | median; }
 
+fi
+
+if want broker; then
 # Resident memory with 1,000 more partitions.
 "$B/loadgen" create "$disk_hp" wide 1000
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$disk_pid/status")
@@ -162,6 +175,8 @@ printf '%-52s %10s %18s\n' "kcat -C through moonlogd, MB/s" "$kc_mbs" "$(ratio "
 printf '%-52s %10s %18s\n' "broker RSS with 1,000 partitions, MiB" "$(awk -v k="$rss_kb" 'BEGIN{printf "%.1f", k/1024}')" "goal < 64"
 printf '%-52s %10s %18s\n' "10-member rebalance, ms (initial delay 3000 ms)" "$reb_ms" "goal <= 3050"
 printf '%-52s %10s %18s\n' "OffsetCommit from one client, commits/s" "$cps_med" "goal >= 50000"
+fi
+if want produce; then
 echo
 printf '%-52s %10s %10s %8s\n' "producer, records/s (median)" "moonlog" "kcat" "ratio"
 for c in "100 B, acks=1:m100a1:k100a1" "100 B, acks=all:m100all:k100all" "100 B, acks=1, lz4:m100lz4:k100lz4" \
@@ -175,3 +190,4 @@ for c in rr random key_hash sticky consistent; do
 done
 echo "goals: ingest >= 0.60 and fetch >= 0.90 of loopback; producer >= 1,000,000 records/s of 100 B (acks=1, none"
 echo "or lz4) and at least kcat's rate; a Lua partitioner costs <= 5% against the built-in"
+fi
