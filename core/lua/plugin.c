@@ -193,31 +193,6 @@ static int c_latency_ms(lua_State *L) {
     return 1;
 }
 
-static lua_State *new_state(int *ref_env_maker) {
-    lua_State *L = luaL_newstate();
-    if (!L) return NULL;
-    luaL_openlibs(L);
-    if (luaL_loadbuffer(L, env_maker_src, sizeof env_maker_src - 1, "=moonlog.sandbox") != 0) {
-        lua_close(L);
-        return NULL;
-    }
-    ml_lua_push_helpers(L);
-    lua_pushcfunction(L, h_log);
-    lua_setfield(L, -2, "log");
-    lua_pushcfunction(L, h_count);
-    lua_setfield(L, -2, "count");
-    if (lua_pcall(L, 1, 1, 0) != 0) {
-        lua_close(L);
-        return NULL;
-    }
-    *ref_env_maker = luaL_ref(L, LUA_REGISTRYINDEX);
-    return L;
-}
-
-/* What stays on the bottom of each thread state's stack (pushvalue costs less than a registry
- * lookup): the reused record (retry policies), cluster and err tables. */
-enum { SLOT_RECORD = 1, SLOT_CLUSTER, SLOT_ERR, STACK_BASE = SLOT_ERR };
-
 /* Per-record time limit inside the trampoline: the deadline starts again for every record. */
 static void deadline_start(ml_lua_tls *t, int64_t timeout_ms) {
     clock_gettime(CLOCK_MONOTONIC, &t->deadline);
@@ -250,7 +225,7 @@ static int tr_timed_out(lua_State *L) {
  * never look). Each record's call is protected on its own, so a failure fails only that record;
  * JIT-compiled, the loop and the Lua-to-Lua call cost a few ns a record. */
 static const char partition_many_src[] =
-    "local begin, timed_out, slot = ...\n"
+    "local begin, timed_out, slot, helpers, p_murmur2, p_crc32 = ...\n"
     "local ffi = require('ffi')\n"
     "ffi.cdef[[\n"
     "typedef struct ml_plugin_header { const char *key; const void *value; int32_t value_len; } ml_plugin_header;\n"
@@ -281,6 +256,32 @@ static const char partition_many_src[] =
     "  return nil\n"
     "end\n"
     "local rec = setmetatable({}, { __index = lazy })\n"
+    "local murmur2 = ffi.cast('int32_t (*)(const void *, int32_t)', p_murmur2)\n"
+    "local crc32 = ffi.cast('uint32_t (*)(const void *, size_t)', p_crc32)\n"
+    "local band, murmur2_partition, crc32_partition = bit.band, helpers.murmur2_partition, helpers.crc32_partition\n"
+    "-- the key's partition straight from the record's bytes: no Lua string made for the key\n"
+    "helpers.key_murmur2_partition = function(r, n)\n"
+    "  local v = cur\n"
+    "  if r ~= rec or v == nil then\n"
+    "    local k = r.key\n"
+    "    if k == nil then return nil end\n"
+    "    return murmur2_partition(k, n or r.partitions)\n"
+    "  end\n"
+    "  if v.key == nil then return nil end\n"
+    "  if n ~= nil then return murmur2_partition(fstring(v.key, v.key_len), n) end\n"
+    "  return band(murmur2(v.key, v.key_len), 0x7fffffff) % v.partitions\n"
+    "end\n"
+    "helpers.key_crc32_partition = function(r, n)\n"
+    "  local v = cur\n"
+    "  if r ~= rec or v == nil then\n"
+    "    local k = r.key\n"
+    "    if k == nil then return nil end\n"
+    "    return crc32_partition(k, n or r.partitions)\n"
+    "  end\n"
+    "  if v.key == nil then return nil end\n"
+    "  if n ~= nil then return crc32_partition(fstring(v.key, v.key_len), n) end\n"
+    "  return tonumber(crc32(v.key, v.key_len)) % v.partitions\n"
+    "end\n"
     "return function(fn, n, cluster, limited)\n"
     "  local v0 = slot[0]\n"
     "  local errs, tp, topic = nil, nil, nil\n"
@@ -290,6 +291,7 @@ static const char partition_many_src[] =
     "    cur = v\n"
     "    rec.topic = topic\n"
     "    rec.value_size = v.value_len\n"
+    "    rec.key_size = v.key ~= nil and v.key_len or -1\n"
     "    rec.timestamp = tonumber(v.timestamp)\n"
     "    rec.partitions = v.partitions\n"
     "    if limited then begin() end\n"
@@ -307,8 +309,12 @@ static const char partition_many_src[] =
     "  return errs\n"
     "end\n";
 
-/* Loads the trampoline into a new state; its registry reference, or LUA_NOREF. */
-static int load_partition_many(lua_State *L, ml_plugin_view **slot) {
+static int32_t tr_murmur2(const void *d, int32_t len) { return moonlog_murmur2(d, len); }
+static uint32_t tr_crc32(const void *d, size_t len) { return ml_crc32(d, len); }
+
+/* Loads the trampoline into a new state (the helpers table at `helpers` gets the record helpers);
+ * its registry reference, or LUA_NOREF. `slot` may be NULL in a scratch state (never called). */
+static int load_partition_many(lua_State *L, ml_plugin_view **slot, int helpers) {
     if (luaL_loadbuffer(L, partition_many_src, sizeof partition_many_src - 1, "=moonlog.partition_many") != 0) {
         lua_pop(L, 1);
         return LUA_NOREF;
@@ -316,19 +322,51 @@ static int load_partition_many(lua_State *L, ml_plugin_view **slot) {
     lua_pushcfunction(L, tr_begin);
     lua_pushcfunction(L, tr_timed_out);
     lua_pushlightuserdata(L, slot);
-    if (lua_pcall(L, 3, 1, 0) != 0) {
+    lua_pushvalue(L, helpers);
+    lua_pushlightuserdata(L, (void *)tr_murmur2);
+    lua_pushlightuserdata(L, (void *)tr_crc32);
+    if (lua_pcall(L, 6, 1, 0) != 0) {
         lua_pop(L, 1);
         return LUA_NOREF;
     }
     return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
+/* A state with the sandbox maker and the partition trampoline (whose views are read from
+ * *slot) loaded; NULL on failure. */
+static lua_State *new_state(int *ref_env_maker, int *ref_partition_many, ml_plugin_view **slot) {
+    lua_State *L = luaL_newstate();
+    if (!L) return NULL;
+    luaL_openlibs(L);
+    if (luaL_loadbuffer(L, env_maker_src, sizeof env_maker_src - 1, "=moonlog.sandbox") != 0) {
+        lua_close(L);
+        return NULL;
+    }
+    ml_lua_push_helpers(L);
+    lua_pushcfunction(L, h_log);
+    lua_setfield(L, -2, "log");
+    lua_pushcfunction(L, h_count);
+    lua_setfield(L, -2, "count");
+    int helpers = lua_gettop(L);
+    *ref_partition_many = load_partition_many(L, slot, helpers);
+    if (*ref_partition_many == LUA_NOREF || lua_pcall(L, 1, 1, 0) != 0) {
+        lua_close(L);
+        return NULL;
+    }
+    *ref_env_maker = luaL_ref(L, LUA_REGISTRYINDEX);
+    return L;
+}
+
+/* What stays on the bottom of each thread state's stack (pushvalue costs less than a registry
+ * lookup): the reused record (retry policies), cluster and err tables. */
+enum { SLOT_RECORD = 1, SLOT_CLUSTER, SLOT_ERR, STACK_BASE = SLOT_ERR };
+
 static ml_lua_tls *tls_get(void) {
     if (tls) return tls;
     pthread_once(&tls_once, tls_key_init);
     ml_lua_tls *t = calloc(1, sizeof *t);
     if (!t) return NULL;
-    t->L = new_state(&t->ref_env_maker);
+    t->L = new_state(&t->ref_env_maker, &t->ref_partition_many, &t->tr_views);
     if (!t->L) {
         free(t);
         return NULL;
@@ -349,12 +387,6 @@ static ml_lua_tls *tls_get(void) {
     lua_newtable(L); /* SLOT_ERR */
     lua_pushnil(L);
     t->ref_anchor = luaL_ref(L, LUA_REGISTRYINDEX);
-    t->ref_partition_many = load_partition_many(L, &t->tr_views);
-    if (t->ref_partition_many == LUA_NOREF) {
-        lua_close(L);
-        free(t);
-        return NULL;
-    }
     tls = t;
     pthread_setspecific(tls_key, t);
     return t;
@@ -445,8 +477,8 @@ static int load_chunk(lua_State *L, int ref_env_maker, moonlog_plugin *pl, const
 
 /* Compiles and checks a source in a scratch state that is thrown away. */
 static int check_in_scratch(moonlog_plugin *pl, const char *src, size_t len, char *msg, size_t msgsz) {
-    int ref;
-    lua_State *L = new_state(&ref);
+    int ref, ref_pm;
+    lua_State *L = new_state(&ref, &ref_pm, NULL);
     if (!L) {
         snprintf(msg, msgsz, "cannot create a LuaJIT state");
         return -1;
