@@ -46,7 +46,7 @@ typedef struct ml_tp ml_tp;
 typedef struct ml_batch {
     struct ml_batch *next;
     ml_tp *tp;
-    ml_writer recs; /* the encoded records (what follows the 61-byte header, uncompressed) */
+    ml_writer recs; /* room for the 61-byte header, then the encoded records (uncompressed) */
     int32_t count;
     int64_t base_ts, max_ts;
     int64_t created_ms;  /* monotonic: linger.ms and delivery.timeout.ms count from here */

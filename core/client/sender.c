@@ -264,7 +264,7 @@ static int64_t drain_locked(moonlog_producer *p, int64_t now, ml_drain *per_node
                 }
                 ml_drain *d = &per_node[ni];
                 if (d->n == 0 && (ml_conn_in_flight(c) >= p->conf.max_in_flight || !ml_conn_writable(c))) break;
-                size_t sz = b->wire ? b->wire_len : b->recs.len + 61;
+                size_t sz = b->wire ? b->wire_len : b->recs.len;
                 if (d->n > 0 && d->bytes + sz > (size_t)p->conf.max_request_size) {
                     next = now;
                     break;
