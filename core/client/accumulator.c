@@ -80,14 +80,19 @@ static void encode_record(ml_writer *w, int64_t ts_delta, int32_t offset_delta, 
     }
 }
 
-static ml_batch *batch_new(ml_tp *tp, int64_t now_ms, int64_t ts) {
+static ml_batch *batch_new(moonlog_producer *p, ml_tp *tp, int64_t now_ms, int64_t ts) {
     ml_batch *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     b->tp = tp;
     b->created_ms = now_ms;
     b->base_ts = b->max_ts = ts;
     /* the header's room first: uncompressed, the records are sent from this very buffer */
-    ml_writer_init(&b->recs, 256);
+    if (p->n_pool > 0) {
+        b->recs = p->pool[--p->n_pool];
+        b->recs.len = 0;
+    } else {
+        ml_writer_init(&b->recs, 256);
+    }
     uint8_t hdr[ML_RB_HEADER_SIZE] = {0};
     ml_write_raw(&b->recs, hdr, sizeof hdr);
     if (b->recs.err) {
@@ -108,7 +113,7 @@ int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_l
     if (!b || b->full || b->wire || (b->count > 0 && b->recs.len - ML_RB_HEADER_SIZE + mem > limit)) {
         closed = b && !b->full && !b->wire;
         if (b) b->full = 1;
-        b = batch_new(tp, ml_mono_ms(), prec->timestamp); /* the clock only when a batch opens */
+        b = batch_new(p, tp, ml_mono_ms(), prec->timestamp); /* the clock only when a batch opens */
         if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
         if (tp->tail) tp->tail->next = b;
         else tp->head = b;
@@ -154,6 +159,7 @@ int ml_acc_build(moonlog_producer *p, ml_batch *b, moonlog_error *err) {
     int codec = p->conf.compression;
     if (codec == ML_CODEC_NONE) { /* no copy: the header goes in the room left for it */
         fill_header(b, b->recs.data, b->recs.len, codec);
+        b->wire_cap = b->recs.cap;
         b->wire = ml_writer_steal(&b->recs, &b->wire_len);
         return 0;
     }
@@ -173,8 +179,19 @@ int ml_acc_build(moonlog_producer *p, ml_batch *b, moonlog_error *err) {
     }
     fill_header(b, w.data, w.len, codec);
     b->wire = ml_writer_steal(&w, &b->wire_len);
-    ml_writer_free(&b->recs); /* the encoded records are in the wire form now */
-    return 0;
+    return 0; /* b->recs stays until the batch is completed: its buffer is recycled then */
+}
+
+void ml_acc_batch_recycle(moonlog_producer *p, ml_batch *b) {
+    size_t most = 2 * (size_t)p->conf.batch_size + 4096; /* not a record's outsized one */
+    int from_wire = !b->recs.data && b->wire && b->wire_cap; /* uncompressed: sent from its buffer */
+    ml_writer w = from_wire ? (ml_writer){b->wire, 0, b->wire_cap, 0} : b->recs;
+    if (w.data && !w.err && w.cap <= most && p->n_pool < (int)(sizeof p->pool / sizeof p->pool[0])) {
+        p->pool[p->n_pool++] = w;
+        if (from_wire) b->wire = NULL;
+        else b->recs = (ml_writer){NULL, 0, 0, 0};
+    }
+    ml_acc_batch_free(b);
 }
 
 void ml_acc_batch_free(ml_batch *b) {
@@ -204,4 +221,5 @@ void ml_acc_free_all(moonlog_producer *p) {
         t = next;
     }
     p->topics = NULL;
+    while (p->n_pool > 0) ml_writer_free(&p->pool[--p->n_pool]);
 }

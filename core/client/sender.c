@@ -93,8 +93,8 @@ void ml_sender_complete(moonlog_producer *p, ml_batch *b, int64_t base_offset, i
     p->pending -= b->count;
     pthread_cond_broadcast(&p->mem_cv);
     pthread_cond_broadcast(&p->done_cv);
+    ml_acc_batch_recycle(p, b);
     pthread_mutex_unlock(&p->mu);
-    ml_acc_batch_free(b);
 }
 
 /* Completes the records the partitioner failed after send() accepted them (staging.c). */
