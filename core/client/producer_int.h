@@ -6,7 +6,8 @@
  * threads hold it only to append; the I/O thread holds it to drain and to update metadata, never
  * while calling plugins, callbacks or the network. A batch taken out of its partition's queue
  * belongs to the I/O thread alone until it is completed or put back. Connections are touched by
- * the I/O thread only. */
+ * the I/O thread only. With a partitioner plugin, records wait in per-thread staging lists
+ * (staging.c: the lists are p->mu's, each list's drain_mu is taken before p->mu). */
 #ifndef ML_CLIENT_PRODUCER_INT_H
 #define ML_CLIENT_PRODUCER_INT_H
 
