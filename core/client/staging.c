@@ -52,6 +52,7 @@ struct ml_stage {
     ml_stage_buf live; /* p->mu */
     int64_t first_ms;  /* p->mu: when the oldest live record was staged (monotonic) */
     atomic_int n_live; /* live.n, for a look without the lock */
+    atomic_int draining; /* a drain holds records taken out of live and not appended yet */
     /* drain_mu */
     ml_stage_buf work;
     ml_plugin_view *views;
@@ -148,7 +149,7 @@ int ml_stage_push(moonlog_producer *p, ml_stage *s, ml_topic *t, const ml_prec *
     *first = b->n == 0;
     if (*first) s->first_ms = ml_mono_ms();
     b->n++;
-    atomic_store_explicit(&s->n_live, b->n, memory_order_relaxed);
+    atomic_store(&s->n_live, b->n);
     (void)p;
     return b->n >= ML_STAGE_MAX;
 }
@@ -259,16 +260,18 @@ static void drain_work(moonlog_producer *p, ml_stage *s) {
 
 /* drain_mu held: takes the live records out (under p->mu) and drains them. */
 static void drain_held(moonlog_producer *p, ml_stage *s) {
+    atomic_store(&s->draining, 1); /* before the records leave live: see ml_stage_drain_own */
     pthread_mutex_lock(&p->mu);
     ml_stage_buf t = s->live;
     s->live = s->work; /* empty: reuses its memory */
     s->work = t;
-    atomic_store_explicit(&s->n_live, 0, memory_order_relaxed);
+    atomic_store(&s->n_live, 0);
     for (int i = 0; i < s->work.n; i++) s->work.recs[i].partitions = s->work.recs[i].topic->n_partitions;
     pthread_mutex_unlock(&p->mu);
     if (s->work.n > 0) drain_work(p, s);
     s->work.n = 0;
     s->work.len = 0;
+    atomic_store(&s->draining, 0);
 }
 
 void ml_stage_drain(moonlog_producer *p, ml_stage *s) {
@@ -288,7 +291,11 @@ void ml_stage_drain_own(moonlog_producer *p) {
         s = find_stage(p, 0);
         pthread_mutex_unlock(&p->mu);
     }
-    if (s && atomic_load_explicit(&s->n_live, memory_order_relaxed) > 0) ml_stage_drain(p, s);
+    /* Records may be staged, or out of the list in another thread's drain (the I/O thread's, for
+     * a list that waited): either way wait for them to be appended, so that what follows keeps
+     * its place behind them. draining is set before the records leave the list, so a list seen
+     * empty is either really empty or seen draining. */
+    if (s && (atomic_load(&s->n_live) > 0 || atomic_load(&s->draining))) ml_stage_drain(p, s);
 }
 
 static int64_t min_due(int64_t a, int64_t b) { return a < 0 || b < a ? b : a; }

@@ -43,10 +43,17 @@ describe("producer staging (partitioner plugin)", function()
   it("keeps one thread's order in a partition across staged and explicit-partition records", function()
     local path = plugin("zero", "return { api = 1, kind = 'partitioner', partition = function(r) return 0 end }")
     local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, partitioner = path, ["linger.ms"] = "1" })
-    local N, offsets = 500, {}
+    local N, offsets = 1500, {}
     for i = 1, N do
       local rec = { topic = "mixed", value = tostring(i) }
-      if i % 3 == 0 then rec.partition = 0 end -- explicit: must not overtake the staged ones before it
+      if i % 3 == 0 then
+        rec.partition = 0 -- explicit: must not overtake the staged ones before it,
+        -- even while the I/O thread partitions them (a list waits 1 ms at most): wait about that long
+        if i % 2 == 0 then
+          local t = os.clock() + 0.0008 + (i % 7) * 0.0001
+          while os.clock() < t do end
+        end
+      end
       assert(p:send(rec, function(md, err)
         assert(not err, err and err.message)
         offsets[i] = tonumber(md.offset)
