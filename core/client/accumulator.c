@@ -6,6 +6,7 @@
 
 #include "client/client_error.h"
 #include "client/producer_int.h"
+#include "common/clock.h"
 #include "common/codec.h"
 #include "proto/record_batch.h"
 
@@ -79,25 +80,40 @@ static void encode_record(ml_writer *w, int64_t ts_delta, int32_t offset_delta, 
     }
 }
 
-static ml_batch *batch_new(ml_tp *tp, int64_t now_ms, int64_t ts) {
+static ml_batch *batch_new(moonlog_producer *p, ml_tp *tp, int64_t now_ms, int64_t ts) {
     ml_batch *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     b->tp = tp;
     b->created_ms = now_ms;
     b->base_ts = b->max_ts = ts;
-    ml_writer_init(&b->recs, 256);
+    /* the header's room first: uncompressed, the records are sent from this very buffer */
+    if (p->n_pool > 0) {
+        b->recs = p->pool[--p->n_pool];
+        b->recs.len = 0;
+    } else {
+        ml_writer_init(&b->recs, 256);
+    }
+    uint8_t hdr[ML_RB_HEADER_SIZE] = {0};
+    ml_write_raw(&b->recs, hdr, sizeof hdr);
+    if (b->recs.err) {
+        ml_writer_free(&b->recs);
+        free(b);
+        return NULL;
+    }
     return b;
 }
 
 int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
                   int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
-                  int64_t now_ms, int *new_batch, int *now_full) {
+                  int *new_batch, int *now_full) {
     ml_batch *b = tp->tail;
     size_t limit = (size_t)p->conf.batch_size;
     *new_batch = 0;
-    if (!b || b->full || b->wire || (b->count > 0 && b->recs.len + mem > limit)) {
+    int closed = 0; /* the open batch had no room left for this record: it is full now */
+    if (!b || b->full || b->wire || (b->count > 0 && b->recs.len - ML_RB_HEADER_SIZE + mem > limit)) {
+        closed = b && !b->full && !b->wire;
         if (b) b->full = 1;
-        b = batch_new(tp, now_ms, prec->timestamp);
+        b = batch_new(p, tp, ml_mono_ms(), prec->timestamp); /* the clock only when a batch opens */
         if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
         if (tp->tail) tp->tail->next = b;
         else tp->head = b;
@@ -117,35 +133,14 @@ int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_l
     if (prec->timestamp > b->max_ts) b->max_ts = prec->timestamp;
     b->mem += mem;
     tp->queued_bytes += (int64_t)mem;
-    if (b->recs.len + ML_RB_HEADER_SIZE >= limit) b->full = 1;
-    *now_full = b->full;
+    if (b->recs.len >= limit) b->full = 1;
+    *now_full = b->full || closed;
     return 0;
 }
 
-int ml_acc_build(moonlog_producer *p, ml_batch *b, moonlog_error *err) {
-    if (b->wire) return 0;
-    ml_writer w;
-    ml_writer_init(&w, ML_RB_HEADER_SIZE + b->recs.len);
-    uint8_t hdr[ML_RB_HEADER_SIZE] = {0};
-    ml_write_raw(&w, hdr, sizeof hdr);
-    int codec = p->conf.compression;
-    if (codec == ML_CODEC_NONE) {
-        ml_write_raw(&w, b->recs.data, b->recs.len);
-    } else {
-        ml_err e;
-        if (ml_codec_compress(codec, -1, b->recs.data, b->recs.len, &w, &e) != 0) {
-            ml_writer_free(&w);
-            return ml_error_set(err, MOONLOG_ERR_SERIALIZATION, "compression (%s) failed: %s", ml_codec_name(codec),
-                                e.msg);
-        }
-    }
-    if (w.err) {
-        ml_writer_free(&w);
-        return ml_error_set(err, MOONLOG_ERR_BUFFER_EXHAUSTED, "out of memory building a batch");
-    }
-    uint8_t *d = w.data;
+static void fill_header(const ml_batch *b, uint8_t *d, size_t len, int codec) {
     ml_store_u64(d + ML_RB_OFF_BASE_OFFSET, 0);
-    ml_store_u32(d + ML_RB_OFF_LENGTH, (uint32_t)(w.len - ML_RB_LOG_OVERHEAD));
+    ml_store_u32(d + ML_RB_OFF_LENGTH, (uint32_t)(len - ML_RB_LOG_OVERHEAD));
     ml_store_u32(d + ML_RB_OFF_LEADER_EPOCH, (uint32_t)-1);
     d[ML_RB_OFF_MAGIC] = ML_RB_MAGIC;
     ml_store_u16(d + ML_RB_OFF_ATTRIBUTES, (uint16_t)codec);
@@ -156,10 +151,47 @@ int ml_acc_build(moonlog_producer *p, ml_batch *b, moonlog_error *err) {
     ml_store_u16(d + ML_RB_OFF_PRODUCER_EPOCH, (uint16_t)-1);
     ml_store_u32(d + ML_RB_OFF_BASE_SEQUENCE, (uint32_t)-1);
     ml_store_u32(d + ML_RB_OFF_RECORD_COUNT, (uint32_t)b->count);
-    ml_record_batch_update_crc(d, w.len);
+    ml_record_batch_update_crc(d, len);
+}
+
+int ml_acc_build(moonlog_producer *p, ml_batch *b, moonlog_error *err) {
+    if (b->wire) return 0;
+    int codec = p->conf.compression;
+    if (codec == ML_CODEC_NONE) { /* no copy: the header goes in the room left for it */
+        fill_header(b, b->recs.data, b->recs.len, codec);
+        b->wire_cap = b->recs.cap;
+        b->wire = ml_writer_steal(&b->recs, &b->wire_len);
+        return 0;
+    }
+    ml_writer w;
+    ml_writer_init(&w, b->recs.len);
+    uint8_t hdr[ML_RB_HEADER_SIZE] = {0};
+    ml_write_raw(&w, hdr, sizeof hdr);
+    ml_err e;
+    if (ml_codec_compress(codec, -1, b->recs.data + ML_RB_HEADER_SIZE, b->recs.len - ML_RB_HEADER_SIZE, &w, &e) != 0) {
+        ml_writer_free(&w);
+        return ml_error_set(err, MOONLOG_ERR_SERIALIZATION, "compression (%s) failed: %s", ml_codec_name(codec),
+                            e.msg);
+    }
+    if (w.err) {
+        ml_writer_free(&w);
+        return ml_error_set(err, MOONLOG_ERR_BUFFER_EXHAUSTED, "out of memory building a batch");
+    }
+    fill_header(b, w.data, w.len, codec);
     b->wire = ml_writer_steal(&w, &b->wire_len);
-    ml_writer_free(&b->recs); /* the encoded records are in the wire form now */
-    return 0;
+    return 0; /* b->recs stays until the batch is completed: its buffer is recycled then */
+}
+
+void ml_acc_batch_recycle(moonlog_producer *p, ml_batch *b) {
+    size_t most = 2 * (size_t)p->conf.batch_size + 4096; /* not a record's outsized one */
+    int from_wire = !b->recs.data && b->wire && b->wire_cap; /* uncompressed: sent from its buffer */
+    ml_writer w = from_wire ? (ml_writer){b->wire, 0, b->wire_cap, 0} : b->recs;
+    if (w.data && !w.err && w.cap <= most && p->n_pool < (int)(sizeof p->pool / sizeof p->pool[0])) {
+        p->pool[p->n_pool++] = w;
+        if (from_wire) b->wire = NULL;
+        else b->recs = (ml_writer){NULL, 0, 0, 0};
+    }
+    ml_acc_batch_free(b);
 }
 
 void ml_acc_batch_free(ml_batch *b) {
@@ -189,4 +221,5 @@ void ml_acc_free_all(moonlog_producer *p) {
         t = next;
     }
     p->topics = NULL;
+    while (p->n_pool > 0) ml_writer_free(&p->pool[--p->n_pool]);
 }

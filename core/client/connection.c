@@ -91,23 +91,40 @@ static ml_inflight *pop_inflight(ml_conn *c) {
     return f;
 }
 
-/* Frames and writes one request; registers it as in flight unless no response will come. */
+static void free_body(const void *data, size_t len, void *arg) {
+    (void)data;
+    (void)len;
+    free(arg);
+}
+
+/* Frames and writes one request, taking over the body's memory: the output buffer references it
+ * instead of copying it (a Produce body is up to max.request.size of records, and the copies were
+ * a tenth of the I/O thread's time at 1 KiB records). Registers it as in flight unless no
+ * response will come. On failure the connection must be closed (a frame may be half written). */
 static int send_request(ml_conn *c, int16_t api_key, int16_t version, int flexible, ml_writer *body,
                         ml_inflight *f) {
     ml_writer w;
-    ml_writer_init(&w, body->len + 64);
+    ml_writer_init(&w, 64);
     ml_write_i32(&w, 0);
     ml_request_header h = {api_key, version, c->next_corr++, {(const uint8_t *)c->p->conf.client_id, 0}};
     h.client_id.len = (int32_t)strlen(c->p->conf.client_id);
     ml_request_header_encode(&w, flexible, &h);
-    ml_write_raw(&w, body->data, body->len);
     if (w.err || body->err) {
         ml_writer_free(&w);
         return -1;
     }
-    ml_store_u32(w.data, (uint32_t)(w.len - 4));
-    int rc = bufferevent_write(c->bev, w.data, w.len);
+    ml_store_u32(w.data, (uint32_t)(w.len - 4 + body->len));
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    int rc = evbuffer_add(out, w.data, w.len);
     ml_writer_free(&w);
+    size_t blen;
+    uint8_t *bd = ml_writer_steal(body, &blen);
+    if (rc == 0 && blen > 0) {
+        rc = evbuffer_add_reference(out, bd, blen, free_body, bd);
+        if (rc != 0) free(bd);
+    } else {
+        free(bd);
+    }
     if (rc != 0) return -1;
     atomic_fetch_add_explicit(&c->p->n.requests, 1, memory_order_relaxed);
     if (f) {

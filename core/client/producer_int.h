@@ -6,7 +6,8 @@
  * threads hold it only to append; the I/O thread holds it to drain and to update metadata, never
  * while calling plugins, callbacks or the network. A batch taken out of its partition's queue
  * belongs to the I/O thread alone until it is completed or put back. Connections are touched by
- * the I/O thread only. */
+ * the I/O thread only. With a partitioner plugin, records wait in per-thread staging lists
+ * (staging.c: the lists are p->mu's, each list's drain_mu is taken before p->mu). */
 #ifndef ML_CLIENT_PRODUCER_INT_H
 #define ML_CLIENT_PRODUCER_INT_H
 
@@ -46,7 +47,7 @@ typedef struct ml_tp ml_tp;
 typedef struct ml_batch {
     struct ml_batch *next;
     ml_tp *tp;
-    ml_writer recs; /* the encoded records (what follows the 61-byte header, uncompressed) */
+    ml_writer recs; /* room for the 61-byte header, then the encoded records (uncompressed) */
     int32_t count;
     int64_t base_ts, max_ts;
     int64_t created_ms;  /* monotonic: linger.ms and delivery.timeout.ms count from here */
@@ -59,6 +60,7 @@ typedef struct ml_batch {
     int32_t cap;
     uint8_t *wire; /* the whole batch as sent, built at the first send */
     size_t wire_len;
+    size_t wire_cap; /* its allocation, when it is the records' buffer itself (uncompressed) */
 } ml_batch;
 
 typedef struct ml_topic ml_topic;
@@ -89,6 +91,16 @@ typedef struct ml_node {
     ml_conn *conn; /* I/O thread only */
 } ml_node;
 
+/* A record whose partitioner failed after send() accepted it: the I/O thread completes it. */
+typedef struct ml_failed {
+    ml_prec prec;
+    const char *topic; /* the ml_topic's name (topics live as long as the producer) */
+    size_t mem;
+    moonlog_error err;
+} ml_failed;
+
+typedef struct ml_stage ml_stage;
+
 typedef struct ml_counters {
     _Atomic int64_t sent, failed, retried, requests;
 } ml_counters;
@@ -114,6 +126,14 @@ struct moonlog_producer {
     int aborting;            /* close(timeout) passed its deadline: fail what is left */
     int stopping;            /* the I/O thread must exit */
     int stopped;             /* moonlog_producer_stop done */
+    uint64_t id;             /* unique in the process: a thread's cached stage names its producer by it */
+    ml_stage *stages;        /* one per thread that sent with the partitioner plugin (staging.c) */
+    int stage_watch;         /* the I/O thread's timer watches staged records (no wake needed) */
+    ml_failed *failed;       /* partitioner failures waiting for the I/O thread to complete them */
+    ml_writer pool[4];       /* buffers of completed batches, for the next batches: a fresh 1 MB
+                                buffer costs page faults, ~a quarter of a sending thread's time */
+    int n_pool;
+    int n_failed, cap_failed;
     atomic_int metadata_wanted; /* a caller waits for a topic's metadata, or a leader moved */
     int64_t metadata_next_ms; /* a wanted Metadata request is not sent before (retry.backoff.ms apart) */
     int64_t metadata_last_ms;
@@ -143,14 +163,38 @@ int ml_acc_set_partitions(ml_topic *t, int32_t n);
 size_t ml_acc_record_size(const void *key, int32_t key_len, const void *value, int32_t value_len,
                           const moonlog_header *h, int32_t n_headers);
 /* Appends one record to the partition's open batch; *new_batch set when one was opened,
- * *now_full when the batch is full after it. */
+ * *now_full when a batch of the partition filled up: the one appended to, or the open one this
+ * record did not fit in (what a sticky partitioner moves on at). */
 int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
                   int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
-                  int64_t now_ms, int *new_batch, int *now_full);
+                  int *new_batch, int *now_full);
 /* Builds the wire form of a batch (once); no lock needed (the batch is the I/O thread's). */
 int ml_acc_build(moonlog_producer *p, ml_batch *b, moonlog_error *err);
 void ml_acc_batch_free(ml_batch *b);
+/* Under p->mu: keeps the batch's buffer for a later batch (or frees it), then frees the batch. */
+void ml_acc_batch_recycle(moonlog_producer *p, ml_batch *b);
 void ml_acc_free_all(moonlog_producer *p);
+
+/* staging.c: with a partitioner plugin, send() stages records (serialized, counted in
+ * buffer.memory and pending) and they are partitioned in one plugin call per list. */
+/* Under p->mu: the calling thread's stage (created on first use), NULL when out of memory. */
+ml_stage *ml_stage_get(moonlog_producer *p);
+/* Under p->mu: copies the record into the stage; 1 when the list should be partitioned now (full),
+ * 0 when it can wait, or an error. *first is set when it is the list's first record. */
+int ml_stage_push(moonlog_producer *p, ml_stage *s, ml_topic *t, const ml_prec *prec, size_t mem, const void *key,
+                  int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers,
+                  int *first);
+/* Without p->mu: partitions and appends everything staged in `s`, in order. The calling
+ * thread's own stage (NULL: none yet) when p is not given one. */
+void ml_stage_drain(moonlog_producer *p, ml_stage *s);
+void ml_stage_drain_own(moonlog_producer *p);
+/* I/O thread, without p->mu: drains the lists whose oldest record waited long enough (all of them
+ * when flushing or closing); lowers *next to when the next one is due. */
+void ml_stage_run(moonlog_producer *p, int64_t now, int64_t *next);
+void ml_stage_free_all(moonlog_producer *p);
+/* producer.c: what partitioners may ask about the cluster (each takes p->mu). */
+struct ml_cluster_ops;
+void ml_producer_cluster_ops(moonlog_producer *p, struct ml_cluster_ops *ops);
 
 /* sender.c (I/O thread) */
 int ml_sender_start(moonlog_producer *p, moonlog_error *err);

@@ -93,8 +93,33 @@ void ml_sender_complete(moonlog_producer *p, ml_batch *b, int64_t base_offset, i
     p->pending -= b->count;
     pthread_cond_broadcast(&p->mem_cv);
     pthread_cond_broadcast(&p->done_cv);
+    ml_acc_batch_recycle(p, b);
     pthread_mutex_unlock(&p->mu);
-    ml_acc_batch_free(b);
+}
+
+/* Completes the records the partitioner failed after send() accepted them (staging.c). */
+static void deliver_failed(moonlog_producer *p) {
+    pthread_mutex_lock(&p->mu);
+    ml_failed *f = p->failed;
+    int n = p->n_failed;
+    p->failed = NULL;
+    p->n_failed = p->cap_failed = 0;
+    pthread_mutex_unlock(&p->mu);
+    if (n == 0) return;
+    int64_t mem = 0;
+    for (int i = 0; i < n; i++) {
+        moonlog_record_metadata md = {f[i].topic, -1, -1, f[i].prec.timestamp, f[i].prec.generation};
+        deliver_one(p, &f[i].prec, &md, &f[i].err);
+        mem += (int64_t)f[i].mem;
+    }
+    free(f);
+    atomic_fetch_add_explicit(&p->n.failed, n, memory_order_relaxed);
+    pthread_mutex_lock(&p->mu);
+    p->buffer_used -= mem;
+    p->pending -= n;
+    pthread_cond_broadcast(&p->mem_cv);
+    pthread_cond_broadcast(&p->done_cv);
+    pthread_mutex_unlock(&p->mu);
 }
 
 static void fail_batch(moonlog_producer *p, ml_batch *b, int code, const char *fmt, const char *why) {
@@ -239,7 +264,7 @@ static int64_t drain_locked(moonlog_producer *p, int64_t now, ml_drain *per_node
                 }
                 ml_drain *d = &per_node[ni];
                 if (d->n == 0 && (ml_conn_in_flight(c) >= p->conf.max_in_flight || !ml_conn_writable(c))) break;
-                size_t sz = b->wire ? b->wire_len : b->recs.len + 61;
+                size_t sz = b->wire ? b->wire_len : b->recs.len;
                 if (d->n > 0 && d->bytes + sz > (size_t)p->conf.max_request_size) {
                     next = now;
                     break;
@@ -380,17 +405,20 @@ void ml_sender_run(moonlog_producer *p) {
     int aborting = p->aborting, stopping = p->stopping;
     int n_nodes = p->n_nodes;
     pthread_mutex_unlock(&p->mu);
-    if (aborting) fail_everything_left(p);
     if (stopping) {
         event_base_loopbreak(p->base);
         return;
     }
+    /* staged records first: partitioned, they join the batches drained (or failed) below */
+    int64_t next = -1;
+    ml_stage_run(p, now, &next);
+    deliver_failed(p);
+    if (aborting) fail_everything_left(p);
     for (int i = 0; i < n_nodes; i++)
         if (p->nodes[i].conn) ml_conn_check_timeouts(p->nodes[i].conn, now);
     metadata_maybe(p, now);
     /* several requests per broker when max.in.flight allows: each round takes the next batch of
      * every partition (drain_locked stops at a connection's max.in.flight) */
-    int64_t next = -1;
     for (int round = 0; round < p->conf.max_in_flight; round++)
         if (!drain_round(p, now, &next)) break;
     arm_timer(p, next, now);

@@ -144,6 +144,59 @@ static int h_utf8_valid(lua_State *L) {
     return 1;
 }
 
+/* The hashes again, as Lua functions calling C through FFI: a call to a lua_CFunction ends a
+ * LuaJIT trace (the partition trampoline's loop then runs interpreted, ~10x slower), an FFI call
+ * is compiled into it. Same arguments, results and errors (which name the plugin's line). */
+static const char ffi_helpers_src[] =
+    "local h, p_murmur2, p_crc32, p_fnv1a = ...\n"
+    "local ffi = require('ffi')\n"
+    "local murmur2 = ffi.cast('int32_t (*)(const char *, int32_t)', p_murmur2)\n"
+    "local crc32 = ffi.cast('uint32_t (*)(const char *, size_t)', p_crc32)\n"
+    "local fnv1a = ffi.cast('uint32_t (*)(const char *, size_t)', p_fnv1a)\n"
+    "local type, tostring, tonumber, floor, ceil, error = type, tostring, tonumber, math.floor, math.ceil, error\n"
+    "local function bytes(s, name)\n"
+    "  local t = type(s)\n"
+    "  if t == 'string' then return s end\n"
+    "  if t == 'number' then return tostring(s) end\n"
+    "  error(\"bad argument #1 to '\" .. name .. \"' (string expected, got \" .. t .. ')', 3)\n"
+    "end\n"
+    "local function count(n, name)\n"
+    "  local v = tonumber(n)\n"
+    "  if v == nil then error(\"bad argument #2 to '\" .. name .. \"' (number expected, got \" .. type(n) .. ')', 3) end\n"
+    "  v = v >= 0 and floor(v) or ceil(v)\n"
+    "  if v <= 0 or v > 2147483647 then error(\"bad argument #2 to '\" .. name .. \"' (partition count must be > 0)\", 3) end\n"
+    "  return v\n"
+    "end\n"
+    "h.murmur2 = function(s) s = bytes(s, 'murmur2') return murmur2(s, #s) end\n"
+    "h.crc32 = function(s) s = bytes(s, 'crc32') return tonumber(crc32(s, #s)) end\n"
+    "h.fnv1a = function(s) s = bytes(s, 'fnv1a') return tonumber(fnv1a(s, #s)) end\n"
+    "h.murmur2_partition = function(s, n)\n"
+    "  s = bytes(s, 'murmur2_partition')\n"
+    "  return bit.band(murmur2(s, #s), 0x7fffffff) % count(n, 'murmur2_partition')\n"
+    "end\n"
+    "h.crc32_partition = function(s, n)\n"
+    "  s = bytes(s, 'crc32_partition')\n"
+    "  return tonumber(crc32(s, #s)) % count(n, 'crc32_partition')\n"
+    "end\n";
+
+static int32_t murmur2_ffi(const char *s, int32_t len) { return moonlog_murmur2(s, len); }
+static uint32_t crc32_ffi(const char *s, size_t len) { return ml_crc32(s, len); }
+static uint32_t fnv1a_ffi(const char *s, size_t len) { return ml_fnv1a(s, len); }
+
+/* Replaces the hash helpers of the table on the top with their FFI forms; keeps the C ones when
+ * the FFI is not there (it always is in LuaJIT: this only guards against a failed load). */
+static void wrap_ffi(lua_State *L) {
+    int top = lua_gettop(L);
+    if (luaL_loadbuffer(L, ffi_helpers_src, sizeof ffi_helpers_src - 1, "=moonlog.helpers") == 0) {
+        lua_pushvalue(L, top);
+        lua_pushlightuserdata(L, (void *)murmur2_ffi);
+        lua_pushlightuserdata(L, (void *)crc32_ffi);
+        lua_pushlightuserdata(L, (void *)fnv1a_ffi);
+        lua_pcall(L, 4, 0, 0);
+    }
+    lua_settop(L, top);
+}
+
 void ml_lua_push_helpers(lua_State *L) {
     static const luaL_Reg fns[] = {
         {"murmur2", h_murmur2},
@@ -163,4 +216,5 @@ void ml_lua_push_helpers(lua_State *L) {
     }
     lua_pushinteger(L, MOONLOG_HOOK_API_VERSION);
     lua_setfield(L, -2, "api");
+    wrap_ffi(L);
 }

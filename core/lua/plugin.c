@@ -79,10 +79,8 @@ typedef struct ml_lua_tls {
     lua_State *L;
     int jit_off;
     int ref_env_maker, ref_anchor;
-    /* what the reused record table holds already (fields set only when they change) */
-    char last_topic[256];
-    int32_t last_partitions;
-    int last_had_headers;
+    int ref_partition_many; /* the trampoline that partitions a list of records in one call */
+    ml_plugin_view *tr_views; /* its records: read through FFI (a lightuserdata cast is not compiled) */
     size_t closed_seen; /* closed_count when this thread last swept its entries */
     ml_lua_entry *entries;
     int n_entries, cap_entries;
@@ -203,7 +201,155 @@ static int c_latency_ms(lua_State *L) {
     return 1;
 }
 
-static lua_State *new_state(int *ref_env_maker) {
+/* Per-record time limit inside the trampoline: the deadline starts again for every record. */
+static void deadline_start(ml_lua_tls *t, int64_t timeout_ms) {
+    clock_gettime(CLOCK_MONOTONIC, &t->deadline);
+    t->deadline.tv_sec += timeout_ms / 1000;
+    t->deadline.tv_nsec += (timeout_ms % 1000) * 1000000;
+    if (t->deadline.tv_nsec >= 1000000000) {
+        t->deadline.tv_sec++;
+        t->deadline.tv_nsec -= 1000000000;
+    }
+}
+
+static int tr_begin(lua_State *L) {
+    (void)L;
+    if (tls && tls->current) {
+        deadline_start(tls, tls->current->timeout_ms);
+        tls->timed_out = 0;
+    }
+    return 0;
+}
+
+static int tr_timed_out(lua_State *L) {
+    lua_pushboolean(L, tls && tls->timed_out);
+    if (tls) tls->timed_out = 0;
+    return 1;
+}
+
+/* The partition trampoline: host code (not sandboxed), run in one lua_pcall for a whole list of
+ * records. Records are FFI views (ml_plugin_view); the plugin gets one reused table whose key and
+ * headers are made only when it reads them (a string per key costs ~30 ns: most partitioners
+ * never look). Each record's call is protected on its own, so a failure fails only that record;
+ * JIT-compiled, the loop and the Lua-to-Lua call cost a few ns a record. */
+static const char partition_many_src[] =
+    "local begin, timed_out, slot, helpers, p_murmur2, p_crc32 = ...\n"
+    "local ffi = require('ffi')\n"
+    "ffi.cdef[[\n"
+    "typedef struct ml_plugin_header { const char *key; const void *value; int32_t value_len; } ml_plugin_header;\n"
+    "typedef struct ml_plugin_view { const char *topic; const void *key; const ml_plugin_header *headers;\n"
+    "  int64_t timestamp; int32_t key_len, value_len, n_headers, partitions, partition, status; } ml_plugin_view;\n"
+    "]]\n"
+    "local fstring = ffi.string\n"
+    "slot = ffi.cast('ml_plugin_view **', slot)\n"
+    "local pcall, type, tonumber, floor, setmetatable = pcall, type, tonumber, math.floor, setmetatable\n"
+    "-- the record being partitioned: the list and an index (a cdata kept in an upvalue per record\n"
+    "-- would be allocated per record; a number is not)\n"
+    "local cur_list, cur_i = nil, 0\n"
+    "local function lazy(_, k)\n"
+    "  if cur_list == nil then return nil end\n"
+    "  local v = cur_list[cur_i]\n"
+    "  if k == 'key' then\n"
+    "    if v.key == nil then return nil end\n"
+    "    return fstring(v.key, v.key_len)\n"
+    "  elseif k == 'headers' then\n"
+    "    if v.n_headers <= 0 then return nil end\n"
+    "    local hs = {}\n"
+    "    for i = 0, v.n_headers - 1 do\n"
+    "      local h = v.headers[i]\n"
+    "      local val = nil\n"
+    "      if h.value ~= nil then val = fstring(h.value, h.value_len < 0 and 0 or h.value_len) end\n"
+    "      hs[i + 1] = { key = fstring(h.key), value = val }\n"
+    "    end\n"
+    "    return hs\n"
+    "  end\n"
+    "  return nil\n"
+    "end\n"
+    "local rec = setmetatable({}, { __index = lazy })\n"
+    "local murmur2 = ffi.cast('int32_t (*)(const void *, int32_t)', p_murmur2)\n"
+    "local crc32 = ffi.cast('uint32_t (*)(const void *, size_t)', p_crc32)\n"
+    "local band, murmur2_partition, crc32_partition = bit.band, helpers.murmur2_partition, helpers.crc32_partition\n"
+    "-- the key's partition straight from the record's bytes: no Lua string made for the key\n"
+    "helpers.key_murmur2_partition = function(r, n)\n"
+    "  if r ~= rec or cur_list == nil then\n"
+    "    local k = r.key\n"
+    "    if k == nil then return nil end\n"
+    "    return murmur2_partition(k, n or r.partitions)\n"
+    "  end\n"
+    "  local v = cur_list[cur_i]\n"
+    "  if v.key == nil then return nil end\n"
+    "  if n ~= nil then return murmur2_partition(fstring(v.key, v.key_len), n) end\n"
+    "  return band(murmur2(v.key, v.key_len), 0x7fffffff) % v.partitions\n"
+    "end\n"
+    "helpers.key_crc32_partition = function(r, n)\n"
+    "  if r ~= rec or cur_list == nil then\n"
+    "    local k = r.key\n"
+    "    if k == nil then return nil end\n"
+    "    return crc32_partition(k, n or r.partitions)\n"
+    "  end\n"
+    "  local v = cur_list[cur_i]\n"
+    "  if v.key == nil then return nil end\n"
+    "  if n ~= nil then return crc32_partition(fstring(v.key, v.key_len), n) end\n"
+    "  return tonumber(crc32(v.key, v.key_len)) % v.partitions\n"
+    "end\n"
+    "return function(fn, n, cluster, limited)\n"
+    "  if fn == nil then cur_list = nil return end -- after a failed call: no stale views\n"
+    "  local v0 = slot[0]\n"
+    "  -- tp starts as a pointer, never nil: a type that changes on the first record of every call\n"
+    "  -- throws the compiled loop back to the interpreter\n"
+    "  local tp = v0[0].topic\n"
+    "  local topic, errs = fstring(tp), nil\n"
+    "  cur_list = v0\n"
+    "  for i = 0, n - 1 do\n"
+    "    local v = v0[i]\n"
+    "    if v.topic ~= tp then tp = v.topic; topic = fstring(tp) end\n"
+    "    cur_i = i\n"
+    "    rec.topic = topic\n"
+    "    rec.value_size = v.value_len\n"
+    "    rec.key_size = v.key ~= nil and v.key_len or -1\n"
+    "    rec.timestamp = tonumber(v.timestamp)\n"
+    "    rec.partitions = v.partitions\n"
+    "    if limited then begin() end\n"
+    "    local ok, p = pcall(fn, rec, cluster)\n"
+    "    if ok and type(p) == 'number' and p >= 0 and p < v.partitions and p == floor(p) then\n"
+    "      v.partition = p\n"
+    "      v.status = 0\n"
+    "    else\n"
+    "      v.status = ok and 2 or ((limited and timed_out()) and 3 or 1)\n"
+    "      errs = errs or {}\n"
+    "      errs[i] = p\n"
+    "    end\n"
+    "  end\n"
+    "  cur_list = nil\n"
+    "  return errs\n"
+    "end\n";
+
+static int32_t tr_murmur2(const void *d, int32_t len) { return moonlog_murmur2(d, len); }
+static uint32_t tr_crc32(const void *d, size_t len) { return ml_crc32(d, len); }
+
+/* Loads the trampoline into a new state (the helpers table at `helpers` gets the record helpers);
+ * its registry reference, or LUA_NOREF. `slot` may be NULL in a scratch state (never called). */
+static int load_partition_many(lua_State *L, ml_plugin_view **slot, int helpers) {
+    if (luaL_loadbuffer(L, partition_many_src, sizeof partition_many_src - 1, "=moonlog.partition_many") != 0) {
+        lua_pop(L, 1);
+        return LUA_NOREF;
+    }
+    lua_pushcfunction(L, tr_begin);
+    lua_pushcfunction(L, tr_timed_out);
+    lua_pushlightuserdata(L, slot);
+    lua_pushvalue(L, helpers);
+    lua_pushlightuserdata(L, (void *)tr_murmur2);
+    lua_pushlightuserdata(L, (void *)tr_crc32);
+    if (lua_pcall(L, 6, 1, 0) != 0) {
+        lua_pop(L, 1);
+        return LUA_NOREF;
+    }
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* A state with the sandbox maker and the partition trampoline (whose views are read from
+ * *slot) loaded; NULL on failure. */
+static lua_State *new_state(int *ref_env_maker, int *ref_partition_many, ml_plugin_view **slot) {
     lua_State *L = luaL_newstate();
     if (!L) return NULL;
     luaL_openlibs(L);
@@ -216,7 +362,9 @@ static lua_State *new_state(int *ref_env_maker) {
     lua_setfield(L, -2, "log");
     lua_pushcfunction(L, h_count);
     lua_setfield(L, -2, "count");
-    if (lua_pcall(L, 1, 1, 0) != 0) {
+    int helpers = lua_gettop(L);
+    *ref_partition_many = load_partition_many(L, slot, helpers);
+    if (*ref_partition_many == LUA_NOREF || lua_pcall(L, 1, 1, 0) != 0) {
         lua_close(L);
         return NULL;
     }
@@ -224,19 +372,16 @@ static lua_State *new_state(int *ref_env_maker) {
     return L;
 }
 
-enum { REC_TOPIC = 1, REC_KEY, REC_VALUE_SIZE, REC_TIMESTAMP, REC_PARTITIONS, REC_HEADERS, REC_NFIELDS = 6 };
 /* What stays on the bottom of each thread state's stack (pushvalue costs less than a registry
- * lookup): the reused record, cluster and err tables, then the record's field names. */
-enum { SLOT_RECORD = 1, SLOT_CLUSTER, SLOT_ERR, SLOT_NAMES, STACK_BASE = SLOT_NAMES + REC_NFIELDS - 1 };
-#define FIELD(i) (SLOT_NAMES + (i)-1)
-static const char *const rec_fields[REC_NFIELDS] = {"topic", "key", "value_size", "timestamp", "partitions", "headers"};
+ * lookup): the reused record (retry policies), cluster and err tables. */
+enum { SLOT_RECORD = 1, SLOT_CLUSTER, SLOT_ERR, STACK_BASE = SLOT_ERR };
 
 static ml_lua_tls *tls_get(void) {
     if (tls) return tls;
     pthread_once(&tls_once, tls_key_init);
     ml_lua_tls *t = calloc(1, sizeof *t);
     if (!t) return NULL;
-    t->L = new_state(&t->ref_env_maker);
+    t->L = new_state(&t->ref_env_maker, &t->ref_partition_many, &t->tr_views);
     if (!t->L) {
         free(t);
         return NULL;
@@ -255,10 +400,8 @@ static ml_lua_tls *tls_get(void) {
     lua_pushcfunction(L, c_latency_ms);
     lua_setfield(L, -2, "latency_ms");
     lua_newtable(L); /* SLOT_ERR */
-    for (int i = 0; i < REC_NFIELDS; i++) lua_pushstring(L, rec_fields[i]);
     lua_pushnil(L);
     t->ref_anchor = luaL_ref(L, LUA_REGISTRYINDEX);
-    t->last_partitions = -1;
     tls = t;
     pthread_setspecific(tls_key, t);
     return t;
@@ -378,8 +521,8 @@ static int load_chunk(lua_State *L, int ref_env_maker, moonlog_plugin *pl, const
  * ML_PLUGIN_NAME_MAX bytes, "" for other kinds). */
 static int check_in_scratch(moonlog_plugin *pl, const char *src, size_t len, unsigned *defined, char *name, char *msg,
                             size_t msgsz) {
-    int ref;
-    lua_State *L = new_state(&ref);
+    int ref, ref_pm;
+    lua_State *L = new_state(&ref, &ref_pm, NULL);
     if (!L) {
         snprintf(msg, msgsz, "cannot create a LuaJIT state");
         return -1;
@@ -536,13 +679,7 @@ static int pcall_limited(ml_lua_tls *t, moonlog_plugin *pl, int nargs, int nres)
     t->timed_out = 0;
     atomic_fetch_add_explicit(&pl->n_calls, 1, memory_order_relaxed);
     if (pl->timeout_ms > 0) {
-        clock_gettime(CLOCK_MONOTONIC, &t->deadline);
-        t->deadline.tv_sec += pl->timeout_ms / 1000;
-        t->deadline.tv_nsec += (pl->timeout_ms % 1000) * 1000000;
-        if (t->deadline.tv_nsec >= 1000000000) {
-            t->deadline.tv_sec++;
-            t->deadline.tv_nsec -= 1000000000;
-        }
+        deadline_start(t, pl->timeout_ms);
         lua_sethook(L, timeout_hook, LUA_MASKCOUNT, 1000);
     }
     int rc = lua_pcall(L, nargs, nres, 0);
@@ -595,58 +732,97 @@ static void push_headers(lua_State *L, const moonlog_header *h, int32_t n) {
     }
 }
 
+/* One record's failure from what the trampoline left in errs[i] (on the stack top). */
+static void view_failed(ml_lua_tls *t, moonlog_plugin *pl, const ml_plugin_view *v, moonlog_error *err) {
+    lua_State *L = t->L;
+    if (v->status == 2) {
+        atomic_fetch_add_explicit(&pl->n_errors, 1, memory_order_relaxed);
+        char what[200];
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            snprintf(what, sizeof what, "partition returned a %s, not a partition number", luaL_typename(L, -1));
+        else
+            snprintf(what, sizeof what, "partition returned %g, not a partition of %s (0..%d)", lua_tonumber(L, -1),
+                     v->topic, v->partitions - 1);
+        ml_error_set(err, MOONLOG_ERR_PARTITIONER, "%s %s (%s): %s", kind_names[pl->kind], pl->name, pl->path, what);
+        return;
+    }
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    atomic_fetch_add_explicit(&pl->n_errors, 1, memory_order_relaxed);
+    if (v->status == 3) atomic_fetch_add_explicit(&pl->n_timeouts, 1, memory_order_relaxed);
+    ml_error_set(err, v->status == 3 ? MOONLOG_ERR_PLUGIN_TIMEOUT : MOONLOG_ERR_PARTITIONER, "%s %s: partition failed: %s",
+                 kind_names[pl->kind], pl->name, msg ? msg : "(error object is not a string)");
+}
+
+static void views_fail_all(ml_plugin_view *v, int n, moonlog_error *errs, const moonlog_error *e) {
+    for (int i = 0; i < n; i++) {
+        if (v[i].status >= 0) continue;
+        v[i].status = 1;
+        errs[i] = *e;
+    }
+}
+
+int ml_plugin_partition_many(moonlog_plugin *pl, ml_plugin_view *v, int n, const ml_cluster_ops *ops,
+                             int64_t *generation, moonlog_error *errs) {
+    for (int i = 0; i < n; i++) v[i].status = -1;
+    moonlog_error e;
+    ml_lua_tls *t = tls_get();
+    if (!t) {
+        ml_error_set(&e, MOONLOG_ERR_PARTITIONER, "partitioner %s: cannot create a LuaJIT state", pl->name);
+        views_fail_all(v, n, errs, &e);
+        return n;
+    }
+    ml_lua_entry *en = entry_get(t, pl, &e, MOONLOG_ERR_PARTITIONER);
+    if (!en) {
+        views_fail_all(v, n, errs, &e);
+        return n;
+    }
+    *generation = en->generation;
+    lua_State *L = t->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_partition_many);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, en->ref_fn[0]);
+    lua_pushinteger(L, n);
+    lua_pushvalue(L, SLOT_CLUSTER);
+    lua_pushboolean(L, pl->timeout_ms > 0);
+    t->ops = ops;
+    t->tr_views = v;
+    int rc = pcall_limited(t, pl, 4, 1);
+    t->ops = NULL;
+    t->tr_views = NULL;
+    atomic_fetch_add_explicit(&pl->n_calls, (int64_t)n - 1, memory_order_relaxed); /* one call per record */
+    int failed = 0;
+    if (rc != 0) { /* outside every record's own protection: the records not partitioned yet fail */
+        call_failed(t, pl, "partition", MOONLOG_ERR_PARTITIONER, &e);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_partition_many);
+        if (lua_pcall(L, 0, 0, 0) != 0) lua_settop(L, STACK_BASE);
+        for (int i = 0; i < n; i++) failed += v[i].status != 0;
+        views_fail_all(v, n, errs, &e);
+        return failed;
+    }
+    if (lua_istable(L, -1)) {
+        for (int i = 0; i < n; i++) {
+            if (v[i].status == 0) continue;
+            lua_rawgeti(L, -1, i);
+            view_failed(t, pl, &v[i], &errs[i]);
+            lua_pop(L, 1);
+            failed++;
+        }
+    }
+    lua_settop(L, STACK_BASE);
+    return failed;
+}
+
 int ml_plugin_partition(moonlog_plugin *pl, const ml_plugin_record *r, int32_t n_partitions,
                         const ml_cluster_ops *ops, int32_t *partition, int64_t *generation, moonlog_error *err) {
-    ml_lua_tls *t = tls_get();
-    if (!t) return ml_error_set(err, MOONLOG_ERR_PARTITIONER, "cannot create a LuaJIT state");
-    ml_lua_entry *e = entry_get(t, pl, err, MOONLOG_ERR_PARTITIONER);
-    if (!e) return MOONLOG_ERR_PARTITIONER;
-    lua_State *L = t->L;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_fn[0]);
-    lua_pushvalue(L, SLOT_RECORD);
-    if (strncmp(t->last_topic, r->topic, sizeof t->last_topic) != 0) {
-        lua_pushvalue(L, FIELD(REC_TOPIC));
-        lua_pushstring(L, r->topic);
-        lua_rawset(L, -3);
-        snprintf(t->last_topic, sizeof t->last_topic, "%s", strlen(r->topic) < sizeof t->last_topic ? r->topic : "");
+    ml_plugin_view v = {r->topic, r->key, r->headers, r->timestamp, r->key_len, r->value_len, r->n_headers,
+                        n_partitions, 0, 0};
+    moonlog_error e;
+    int64_t gen = 0;
+    if (ml_plugin_partition_many(pl, &v, 1, ops, &gen, &e) != 0) {
+        if (err) *err = e;
+        return e.code;
     }
-    lua_pushvalue(L, FIELD(REC_KEY));
-    if (r->key) lua_pushlstring(L, r->key, (size_t)r->key_len);
-    else lua_pushnil(L);
-    lua_rawset(L, -3);
-    lua_pushvalue(L, FIELD(REC_VALUE_SIZE));
-    lua_pushinteger(L, r->value_len);
-    lua_rawset(L, -3);
-    lua_pushvalue(L, FIELD(REC_TIMESTAMP));
-    lua_pushnumber(L, (lua_Number)r->timestamp);
-    lua_rawset(L, -3);
-    if (n_partitions != t->last_partitions) {
-        lua_pushvalue(L, FIELD(REC_PARTITIONS));
-        lua_pushinteger(L, n_partitions);
-        lua_rawset(L, -3);
-        t->last_partitions = n_partitions;
-    }
-    if (r->n_headers > 0 || t->last_had_headers) {
-        lua_pushvalue(L, FIELD(REC_HEADERS));
-        push_headers(L, r->headers, r->n_headers);
-        lua_rawset(L, -3);
-        t->last_had_headers = r->n_headers > 0;
-    }
-    lua_pushvalue(L, SLOT_CLUSTER);
-    t->ops = ops;
-    int rc = pcall_limited(t, pl, 2, 1);
-    t->ops = NULL;
-    if (rc != 0) return call_failed(t, pl, "partition", MOONLOG_ERR_PARTITIONER, err);
-    if (lua_type(L, -1) != LUA_TNUMBER)
-        return bad_result(t, pl, MOONLOG_ERR_PARTITIONER, err, "partition returned a %s, not a partition number",
-                          luaL_typename(L, -1));
-    lua_Number v = lua_tonumber(L, -1);
-    if (v != (lua_Number)(int32_t)v || v < 0 || v >= n_partitions)
-        return bad_result(t, pl, MOONLOG_ERR_PARTITIONER, err,
-                          "partition returned %g, not a partition of %s (0..%d)", v, r->topic, n_partitions - 1);
-    lua_settop(L, STACK_BASE);
-    *partition = (int32_t)v;
-    if (generation) *generation = e->generation;
+    *partition = v.partition;
+    if (generation) *generation = gen;
     return 0;
 }
 

@@ -41,10 +41,32 @@ typedef struct ml_plugin_record {
     int32_t n_headers;
 } ml_plugin_record;
 
+/* One record as the partition trampoline reads it through FFI (the layout is declared again in
+ * the trampoline's ffi.cdef in plugin.c: keep both in step). `partition` and `status` are its
+ * answers: status 0 placed, else the record failed (see ml_plugin_partition_many). */
+typedef struct ml_plugin_view {
+    const char *topic;
+    const void *key; /* NULL = null key */
+    const moonlog_header *headers;
+    int64_t timestamp;
+    int32_t key_len, value_len, n_headers;
+    int32_t partitions;
+    int32_t partition;
+    int32_t status;
+} ml_plugin_view;
+
 int ml_plugin_kind(const moonlog_plugin *pl);
 const char *ml_plugin_name(const moonlog_plugin *pl);
 
-/* 0 with *partition in [0, n) and *generation the plugin load that chose it, or an error
+/* Partitions n records with ONE call into Lua (the per-record crossing is what a plugin cost):
+ * every view gets status 0 and its partition, or a non-zero status and errs[i] set
+ * (MOONLOG_ERR_PARTITIONER / MOONLOG_ERR_PLUGIN_TIMEOUT naming the plugin and line); a record's
+ * failure never affects the others. *generation is the plugin load that ran. Returns how many
+ * records failed. plugin.timeout.ms applies to each record. */
+int ml_plugin_partition_many(moonlog_plugin *pl, ml_plugin_view *v, int n, const ml_cluster_ops *ops,
+                             int64_t *generation, moonlog_error *errs);
+
+/* One record (the same path, n = 1): 0 with *partition in [0, n) and *generation the plugin load that chose it, or an error
  * (MOONLOG_ERR_PARTITIONER / MOONLOG_ERR_PLUGIN_TIMEOUT) naming the plugin and line. */
 int ml_plugin_partition(moonlog_plugin *pl, const ml_plugin_record *r, int32_t n_partitions,
                         const ml_cluster_ops *ops, int32_t *partition, int64_t *generation, moonlog_error *err);

@@ -1,7 +1,7 @@
 -- sticky: Kafka's default for keyless records (KIP-480): every keyless record of a topic goes to
 -- one partition until its batch is full, then to another one chosen at random among the
 -- available partitions. Keyed records are hashed like the Java client (murmur2).
-local murmur2_partition = moonlog.murmur2_partition
+local key_murmur2_partition = moonlog.key_murmur2_partition
 local current = {}
 local previous = {}
 
@@ -20,7 +20,8 @@ return {
   kind = "partitioner",
   partition = function(record, cluster)
     local n = record.partitions
-    if record.key ~= nil then return murmur2_partition(record.key, n) end
+    local keyed = key_murmur2_partition(record)
+    if keyed ~= nil then return keyed end
     local p = current[record.topic]
     if p == nil or p >= n then
       p = pick(record.topic, n, cluster, previous[record.topic])

@@ -14,36 +14,80 @@ describe("producer faults", function()
   it("a plugin failing every tenth record fails exactly those, with its error", function()
     local b = brokers.start { overrides = { ["num.partitions"] = "2" } }
     local path = dir .. "/tenth.lua"
+    -- by the record's key, not by a count of calls: the records of a thread's staging list may be
+    -- partitioned by the I/O thread (its own Lua state) when they waited, so counts are per state
     client.write_plugin(path, [[
-local n = 0
 return {
   api = 1, kind = "partitioner",
   partition = function(record, cluster)
-    n = n + 1
-    if n % 10 == 0 then error("refusing record " .. n) end
+    local n = tonumber(record.key)
+    if n % 10 == 0 then
+      error("refusing record " .. n)
+    end
     return n % record.partitions
   end,
 }
 ]])
     local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, partitioner = path })
-    local refused = {}
+    -- send() accepts every record: the partitioner runs later, on the staged list, and its error
+    -- reaches the record's callback (as a Java partitioner's exception does)
+    local failed, delivered = {}, 0
     for i = 1, 1000 do
-      local ok, err = p:send { topic = "tenth", value = tostring(i) }
-      if not ok then
-        refused[#refused + 1] = i
-        assert.are.equal("PARTITIONER", err.name)
-        assert.truthy(err.message:find("tenth.lua:6: refusing record " .. i, 1, true), err.message)
-      end
+      assert(p:send({ topic = "tenth", key = tostring(i), value = tostring(i) }, function(md, err)
+        if err then failed[#failed + 1] = { i = i, err = err, partition = md.partition }
+        else delivered = delivered + 1 end
+      end))
     end
     assert(p:close())
-    assert.are.equal(100, #refused)
-    for k, i in ipairs(refused) do assert.are.equal(10 * k, i) end
+    assert.are.equal(100, #failed)
+    assert.are.equal(900, delivered)
+    table.sort(failed, function(x, y) return x.i < y.i end)
+    for k, f in ipairs(failed) do
+      assert.are.equal(10 * k, f.i)
+      assert.are.equal("PARTITIONER", f.err.name)
+      assert.are.equal(-1, f.partition)
+      assert.truthy(f.err.message:find("tenth.lua:6: refusing record " .. f.i, 1, true), f.err.message)
+    end
     assert.are.equal(100, p:counter("plugin.errors"))
+    assert.are.equal(100, p:counter("records.failed"))
+    assert.are.equal(900, p:counter("records.sent"))
     local got = {}
     for _, r in ipairs(client.consume(b.bootstrap, "tenth", 900)) do got[tonumber(r.value)] = (got[tonumber(r.value)] or 0) + 1 end
     for i = 1, 1000 do
       if i % 10 == 0 then assert.is_nil(got[i], "record " .. i) else assert.are.equal(1, got[i], "record " .. i) end
     end
+    b:stop()
+  end)
+
+  it("a partitioner error reaches send_sync's result and a fire-and-forget record fails alone", function()
+    local b = brokers.start { overrides = { ["num.partitions"] = "2" } }
+    local path = dir .. "/picky.lua"
+    client.write_plugin(path, [[
+return {
+  api = 1, kind = "partitioner",
+  partition = function(record, cluster)
+    if record.key == "bad" then error("no partition for bad") end
+    if record.key == "seven" then return 7 end
+    return 1
+  end,
+}
+]])
+    local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, partitioner = path })
+    local md, err = p:send_sync { topic = "picky", key = "bad", value = "x" }
+    assert.is_nil(md)
+    assert.are.equal("PARTITIONER", err.name)
+    assert.truthy(err.message:find("picky.lua:4: no partition for bad", 1, true), err.message)
+    md, err = p:send_sync { topic = "picky", key = "seven", value = "x" }
+    assert.is_nil(md)
+    assert.truthy(err.message:find("partition returned 7, not a partition of picky (0..1)", 1, true), err.message)
+    assert(p:send { topic = "picky", key = "bad", value = "lost" }) -- fire-and-forget: counted, not sent
+    assert.are.equal(1, assert(p:send_sync { topic = "picky", key = "good", value = "kept" }).partition)
+    assert(p:close())
+    assert.are.equal(3, p:counter("plugin.errors"))
+    assert.are.equal(3, p:counter("records.failed"))
+    local got = client.consume(b.bootstrap, "picky", 1)
+    assert.are.equal(1, #got)
+    assert.are.equal("kept", got[1].value)
     b:stop()
   end)
 

@@ -83,3 +83,46 @@ describe("partitioner consistent_random", function()
     for p = 0, 2 do assert.is_true(c[p] > 600) end
   end)
 end)
+
+describe("the record helpers key_murmur2_partition and key_crc32_partition", function()
+  local dir = os.tmpname()
+  os.remove(dir)
+  os.execute("mkdir -p " .. dir)
+  teardown(function() os.execute("rm -rf " .. dir) end)
+
+  -- returns the helper's answer and the string helper's for the same key, joined with ':'
+  local function both(body)
+    local path = dir .. "/both.lua"
+    client.write_plugin(path, "return { api = 1, kind = 'partitioner', partition = function(record, cluster)\n" ..
+      body .. "\nend }\n")
+    return assert(moonlog.plugin("partitioner", path))
+  end
+
+  it("agree with murmur2_partition/crc32_partition on the key's bytes, nil for a null key", function()
+    local pl = both([[
+  local n = record.partitions
+  local m, c = moonlog.key_murmur2_partition(record), moonlog.key_crc32_partition(record)
+  if record.key == nil then
+    assert(m == nil and c == nil and record.key_size == -1)
+    return 0
+  end
+  assert(record.key_size == #record.key, "key_size")
+  assert(m == moonlog.murmur2_partition(record.key, n), "murmur2 of " .. record.key)
+  assert(c == moonlog.crc32_partition(record.key, n), "crc32 of " .. record.key)
+  assert(moonlog.key_murmur2_partition(record, 5) == moonlog.murmur2_partition(record.key, 5))
+  -- a table of the plugin's own is read by its key field
+  assert(moonlog.key_crc32_partition({ key = record.key, partitions = n }) == c)
+  return m]])
+    for _, key in ipairs({ "21", "foobar", "abc", "", "a-little-bit-long-string", "k\0with\0nuls", "user-42" }) do
+      assert.are.equal(moonlog.murmur2_partition(key, 7), pl:partition("t", key, 7), key)
+    end
+    assert.are.equal(0, pl:partition("t", nil, 7))
+  end)
+
+  it("the shipped consistent_random sends an empty key anywhere, as librdkafka does", function()
+    local pl = assert(moonlog.plugin("partitioner", "consistent_random"))
+    local seen = {}
+    for _ = 1, 200 do seen[pl:partition("t", "", 4)] = true end
+    for p = 0, 3 do assert.is_true(seen[p], "partition " .. p) end
+  end)
+end)

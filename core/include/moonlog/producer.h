@@ -1,8 +1,10 @@
 /* moonlog producer: the public C API of libmoonlog's Kafka producer.
  *
  * The model is the Java producer's. A producer is created from a configuration written with
- * Kafka's property names; send() serializes (serializer plugin) and partitions (partitioner
- * plugin) a record in the calling thread, appends it to its partition's batch and returns; one
+ * Kafka's property names; send() serializes (serializer plugin) and partitions a record in the
+ * calling thread, appends it to its partition's batch and returns (a partitioner plugin runs on
+ * a list of records at a time, see core/lua/HOOKS.md: the record waits in its thread's list,
+ * already counted in buffer.memory, until the list is partitioned); one
  * I/O thread per producer sends batches when they are full (batch.size) or old enough
  * (linger.ms) and completes every record exactly once, with its metadata or an error.
  *
@@ -146,9 +148,11 @@ int moonlog_producer_new(const moonlog_config *c, moonlog_producer **out, moonlo
  *   asynchronous     cb set: called once with the metadata or the error
  *   synchronous      moonlog_producer_send_sync below
  * A non-zero return means the record was NOT accepted and `cb` will never be called for it:
- * serialization or partitioner failure (the message names the plugin and line), buffer exhausted,
- * unknown topic after max.block.ms, record larger than max.request.size or buffer.memory
- * (MESSAGE_TOO_LARGE), bad partition, closed producer. */
+ * serialization failure (the message names the plugin and line), buffer exhausted, unknown topic
+ * after max.block.ms, record larger than max.request.size or buffer.memory (MESSAGE_TOO_LARGE),
+ * bad partition, closed producer. A partitioner plugin's failure (PARTITIONER, PLUGIN_TIMEOUT)
+ * comes later, to the record's outcome (cb, queued report or send_sync's result, partition -1),
+ * as a Java partitioner's exception goes to the callback: send() had accepted the record. */
 int moonlog_producer_send(moonlog_producer *p, const moonlog_record *rec, moonlog_delivery_cb cb, void *opaque,
                           moonlog_error *err);
 

@@ -1,0 +1,359 @@
+/* Staging: with a partitioner plugin, send() does not call the plugin for each record. It copies
+ * the serialized record into the calling thread's staging list (counted in buffer.memory and
+ * pending at once), and the list is partitioned with ONE call into the plugin host, a Lua
+ * trampoline looping over FFI views of the records (core/lua/plugin.c), then appended to the
+ * accumulator under one hold of p->mu. A C->Lua crossing with the record filled in costs
+ * ~120-150 ns here, about a third of a whole send: once per list it is a few ns per record.
+ *
+ * A list is partitioned when it holds ML_STAGE_MAX records; on a synchronous send; before a
+ * record with an explicit partition from the same thread (its order behind the staged ones);
+ * on flush and close; and by the I/O thread, in its own LuaJIT state, when the oldest record
+ * waited ML_STAGE_AGE_MS (0 with linger.ms=0), so an idle application never strands records.
+ * A record the partitioner fails is completed by the I/O thread with the error (callback,
+ * queued report or send_sync's result), as the Java producer delivers a partitioner exception.
+ *
+ * Locking: a list's staged records are p->mu's (send() stages under the lock it holds anyway).
+ * A drain holds the stage's drain_mu from taking the records out (a buffer swap under p->mu)
+ * until they are appended, so a list is drained by one thread at a time, in order. drain_mu is
+ * taken before p->mu and never while holding it; the plugin runs under neither p->mu nor any
+ * lock another sender waits for (only the drain_mu of the list being drained). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client_error.h"
+#include "client/producer_int.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "lua/plugin.h"
+
+#define ML_STAGE_MAX 64
+#define ML_STAGE_AGE_MS 1
+
+typedef struct ml_staged {
+    ml_prec prec;
+    ml_topic *topic;
+    size_t mem;
+    size_t off; /* key, value, then per header: int32 value length, key + NUL, value */
+    int32_t key_len, value_len, n_headers; /* -1 = null */
+    int32_t partitions;                    /* the topic's count when the list was taken */
+} ml_staged;
+
+typedef struct ml_stage_buf {
+    ml_staged *recs;
+    int n, cap;
+    uint8_t *bytes;
+    size_t len, cap_bytes;
+} ml_stage_buf;
+
+struct ml_stage {
+    ml_stage *next;
+    pthread_t owner;
+    pthread_mutex_t drain_mu;
+    ml_stage_buf live; /* p->mu */
+    int64_t first_ms;  /* p->mu: when the oldest live record was staged (monotonic) */
+    atomic_int n_live; /* live.n, for a look without the lock */
+    atomic_int draining; /* a drain holds records taken out of live and not appended yet */
+    /* drain_mu */
+    ml_stage_buf work;
+    ml_plugin_view *views;
+    int cap_views;
+    moonlog_error *errs;
+    int cap_errs;
+    moonlog_header *hdrs;
+    int cap_hdrs;
+};
+
+/* The stage this thread used last, and whose it is (producer ids are never reused). */
+static _Thread_local struct {
+    uint64_t producer;
+    ml_stage *stage;
+} cached;
+
+static ml_stage *find_stage(moonlog_producer *p, int create) {
+    if (cached.producer == p->id && cached.stage) return cached.stage;
+    pthread_t self = pthread_self();
+    ml_stage *s;
+    for (s = p->stages; s; s = s->next)
+        if (pthread_equal(s->owner, self)) break;
+    if (!s && create) {
+        s = calloc(1, sizeof *s);
+        if (!s) return NULL;
+        s->owner = self;
+        pthread_mutex_init(&s->drain_mu, NULL);
+        s->next = p->stages;
+        p->stages = s;
+    }
+    if (s) {
+        cached.producer = p->id;
+        cached.stage = s;
+    }
+    return s;
+}
+
+ml_stage *ml_stage_get(moonlog_producer *p) { return find_stage(p, 1); }
+
+static int grow(void **ptr, int *cap, int need, size_t elem) {
+    if (need <= *cap) return 0;
+    int c = *cap ? *cap : 16;
+    while (c < need) c *= 2;
+    void *n = realloc(*ptr, (size_t)c * elem);
+    if (!n) return -1;
+    *ptr = n;
+    *cap = c;
+    return 0;
+}
+
+static int reserve_bytes(ml_stage_buf *b, size_t more) {
+    if (b->len + more <= b->cap_bytes) return 0;
+    size_t c = b->cap_bytes ? b->cap_bytes : 8192;
+    while (c < b->len + more) c *= 2;
+    uint8_t *n = realloc(b->bytes, c);
+    if (!n) return -1;
+    b->bytes = n;
+    b->cap_bytes = c;
+    return 0;
+}
+
+static void put(ml_stage_buf *b, const void *p, size_t n) {
+    if (n) memcpy(b->bytes + b->len, p, n);
+    b->len += n;
+}
+
+int ml_stage_push(moonlog_producer *p, ml_stage *s, ml_topic *t, const ml_prec *prec, size_t mem, const void *key,
+                  int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers,
+                  int *first) {
+    ml_stage_buf *b = &s->live;
+    if (!key) key_len = -1;
+    if (!value) value_len = -1;
+    size_t need = (size_t)(key_len > 0 ? key_len : 0) + (size_t)(value_len > 0 ? value_len : 0);
+    for (int32_t i = 0; i < n_headers; i++)
+        need += sizeof(int32_t) + strlen(h[i].key) + 1 + (size_t)(h[i].value && h[i].value_len > 0 ? h[i].value_len : 0);
+    if (grow((void **)&b->recs, &b->cap, b->n + 1, sizeof *b->recs) != 0 || reserve_bytes(b, need) != 0)
+        return MOONLOG_ERR_BUFFER_EXHAUSTED;
+    ml_staged *r = &b->recs[b->n];
+    r->prec = *prec;
+    r->topic = t;
+    r->mem = mem;
+    r->off = b->len;
+    r->key_len = key_len;
+    r->value_len = value_len;
+    r->n_headers = n_headers;
+    put(b, key, (size_t)(key_len > 0 ? key_len : 0));
+    put(b, value, (size_t)(value_len > 0 ? value_len : 0));
+    for (int32_t i = 0; i < n_headers; i++) {
+        int32_t vl = h[i].value ? (h[i].value_len > 0 ? h[i].value_len : 0) : -1;
+        put(b, &vl, sizeof vl);
+        put(b, h[i].key, strlen(h[i].key) + 1);
+        put(b, h[i].value, (size_t)(vl > 0 ? vl : 0));
+    }
+    *first = b->n == 0;
+    if (*first) s->first_ms = ml_mono_ms();
+    b->n++;
+    atomic_store(&s->n_live, b->n);
+    (void)p;
+    return b->n >= ML_STAGE_MAX;
+}
+
+/* Points the views (and the headers array) into the work buffer; -1 when out of memory. */
+static int build_views(ml_stage *s) {
+    ml_stage_buf *w = &s->work;
+    int n_h = 0;
+    for (int i = 0; i < w->n; i++) n_h += w->recs[i].n_headers;
+    if (grow((void **)&s->views, &s->cap_views, w->n, sizeof *s->views) != 0 ||
+        grow((void **)&s->errs, &s->cap_errs, w->n, sizeof *s->errs) != 0 ||
+        grow((void **)&s->hdrs, &s->cap_hdrs, n_h > 0 ? n_h : 1, sizeof *s->hdrs) != 0)
+        return -1;
+    int hi = 0;
+    for (int i = 0; i < w->n; i++) {
+        ml_staged *r = &w->recs[i];
+        const uint8_t *b = w->bytes + r->off;
+        ml_plugin_view *v = &s->views[i];
+        v->topic = r->topic->name;
+        v->key = r->key_len >= 0 ? b : NULL;
+        v->key_len = r->key_len;
+        v->value_len = r->value_len;
+        v->timestamp = r->prec.timestamp;
+        v->partitions = r->partitions;
+        v->n_headers = r->n_headers;
+        v->headers = r->n_headers > 0 ? &s->hdrs[hi] : NULL;
+        b += (r->key_len > 0 ? r->key_len : 0) + (r->value_len > 0 ? r->value_len : 0);
+        for (int32_t k = 0; k < r->n_headers; k++, hi++) {
+            int32_t vl;
+            memcpy(&vl, b, sizeof vl);
+            b += sizeof vl;
+            s->hdrs[hi].key = (const char *)b;
+            b += strlen((const char *)b) + 1;
+            s->hdrs[hi].value = vl >= 0 ? b : NULL;
+            s->hdrs[hi].value_len = vl;
+            b += vl > 0 ? vl : 0;
+        }
+    }
+    return 0;
+}
+
+/* Under p->mu: hands a record that will not be appended to the I/O thread, with its error. */
+static void fail_locked(moonlog_producer *p, const ml_staged *r, const moonlog_error *err) {
+    if (grow((void **)&p->failed, &p->cap_failed, p->n_failed + 1, sizeof *p->failed) != 0) {
+        /* cannot even queue the report: release the record so that flush and close finish */
+        ml_error("producer: out of memory reporting a failed record of %s: %s", r->topic->name, err->message);
+        p->buffer_used -= (int64_t)r->mem;
+        p->pending--;
+        atomic_fetch_add_explicit(&p->n.failed, 1, memory_order_relaxed);
+        pthread_cond_broadcast(&p->done_cv);
+        return;
+    }
+    ml_failed *f = &p->failed[p->n_failed++];
+    f->prec = r->prec;
+    f->topic = r->topic->name;
+    f->mem = r->mem;
+    f->err = *err;
+}
+
+/* drain_mu held, p->mu not: partitions the work list and appends it. */
+static void drain_work(moonlog_producer *p, ml_stage *s) {
+    ml_stage_buf *w = &s->work;
+    int64_t gen = 0;
+    int ok = build_views(s) == 0;
+    if (ok) {
+        ml_cluster_ops ops;
+        ml_producer_cluster_ops(p, &ops);
+        ml_plugin_partition_many(p->partitioner, s->views, w->n, &ops, &gen, s->errs);
+    }
+    int wake = 0, failed = 0, n_full = 0;
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < w->n; i++) {
+        ml_staged *r = &w->recs[i];
+        r->prec.generation = gen;
+        moonlog_error e;
+        if (!ok) {
+            ml_error_set(&e, MOONLOG_ERR_PARTITIONER, "out of memory partitioning a record of %s", r->topic->name);
+            fail_locked(p, r, &e);
+            failed = 1;
+            continue;
+        }
+        ml_plugin_view *v = &s->views[i];
+        if (v->status != 0) {
+            fail_locked(p, r, &s->errs[i]);
+            failed = 1;
+            continue;
+        }
+        const uint8_t *b = w->bytes + r->off;
+        const void *value = r->value_len >= 0 ? b + (r->key_len > 0 ? r->key_len : 0) : NULL;
+        int new_batch = 0, full = 0;
+        int rc = ml_acc_append(p, r->topic->parts[v->partition], v->key, r->key_len, value, r->value_len, v->headers,
+                               r->n_headers, &r->prec, r->mem, &new_batch, &full);
+        if (rc != 0) {
+            ml_error_set(&e, rc, "out of memory appending to %s-%d", r->topic->name, v->partition);
+            fail_locked(p, r, &e);
+            failed = 1;
+            continue;
+        }
+        wake |= new_batch || full;
+        v->status = full ? -2 : 0; /* -2: tell on_batch_full below */
+        n_full += full;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (wake || failed) ml_sender_wake(p);
+    for (int i = 0; ok && n_full > 0 && i < w->n; i++)
+        if (s->views[i].status == -2) moonlog_plugin_batch_full(p->partitioner, s->views[i].topic, s->views[i].partition);
+}
+
+/* drain_mu held: takes the live records out (under p->mu) and drains them. */
+static void drain_held(moonlog_producer *p, ml_stage *s) {
+    atomic_store(&s->draining, 1); /* before the records leave live: see ml_stage_drain_own */
+    pthread_mutex_lock(&p->mu);
+    ml_stage_buf t = s->live;
+    s->live = s->work; /* empty: reuses its memory */
+    s->work = t;
+    atomic_store(&s->n_live, 0);
+    for (int i = 0; i < s->work.n; i++) s->work.recs[i].partitions = s->work.recs[i].topic->n_partitions;
+    pthread_mutex_unlock(&p->mu);
+    if (s->work.n > 0) drain_work(p, s);
+    s->work.n = 0;
+    s->work.len = 0;
+    atomic_store(&s->draining, 0);
+}
+
+void ml_stage_drain(moonlog_producer *p, ml_stage *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->drain_mu);
+    drain_held(p, s);
+    pthread_mutex_unlock(&s->drain_mu);
+}
+
+void ml_stage_drain_own(moonlog_producer *p) {
+    if (!p->partitioner) return;
+    ml_stage *s = NULL;
+    if (cached.producer == p->id) {
+        s = cached.stage;
+    } else {
+        pthread_mutex_lock(&p->mu);
+        s = find_stage(p, 0);
+        pthread_mutex_unlock(&p->mu);
+    }
+    /* Records may be staged, or out of the list in another thread's drain (the I/O thread's, for
+     * a list that waited): either way wait for them to be appended, so that what follows keeps
+     * its place behind them. draining is set before the records leave the list, so a list seen
+     * empty is either really empty or seen draining. */
+    if (s && (atomic_load(&s->n_live) > 0 || atomic_load(&s->draining))) ml_stage_drain(p, s);
+}
+
+static int64_t min_due(int64_t a, int64_t b) { return a < 0 || b < a ? b : a; }
+
+void ml_stage_run(moonlog_producer *p, int64_t now, int64_t *next) {
+    if (!p->partitioner) return;
+    int64_t age = p->conf.linger_ms > 0 ? ML_STAGE_AGE_MS : 0;
+    ml_stage **due = NULL;
+    int n_due = 0, cap_due = 0;
+    pthread_mutex_lock(&p->mu);
+    int all = p->flushing || p->closing;
+    for (ml_stage *s = p->stages; s; s = s->next) {
+        if (s->live.n == 0 || (!all && now - s->first_ms < age)) continue;
+        if (grow((void **)&due, &cap_due, n_due + 1, sizeof *due) != 0) break;
+        due[n_due++] = s;
+    }
+    pthread_mutex_unlock(&p->mu);
+    int busy = 0;
+    for (int i = 0; i < n_due; i++) {
+        if (pthread_mutex_trylock(&due[i]->drain_mu) != 0) { /* its thread is draining it right now */
+            busy = 1;
+            continue;
+        }
+        drain_held(p, due[i]);
+        pthread_mutex_unlock(&due[i]->drain_mu);
+    }
+    free(due);
+    /* what is staged now is watched by the timer; a list that starts later wakes us (send) */
+    pthread_mutex_lock(&p->mu);
+    int watching = busy;
+    for (ml_stage *s = p->stages; s; s = s->next) {
+        if (s->live.n == 0) continue;
+        watching = 1;
+        *next = min_due(*next, s->first_ms + age);
+    }
+    if (busy) *next = min_due(*next, now + 1);
+    p->stage_watch = watching;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void buf_free(ml_stage_buf *b) {
+    free(b->recs);
+    free(b->bytes);
+}
+
+void ml_stage_free_all(moonlog_producer *p) {
+    ml_stage *s = p->stages;
+    while (s) {
+        ml_stage *n = s->next;
+        buf_free(&s->live);
+        buf_free(&s->work);
+        free(s->views);
+        free(s->errs);
+        free(s->hdrs);
+        pthread_mutex_destroy(&s->drain_mu);
+        free(s);
+        s = n;
+    }
+    p->stages = NULL;
+    if (cached.producer == p->id) cached.stage = NULL;
+}
