@@ -13,13 +13,6 @@
 #include "proto/delete_topics.h"
 #include "proto/list_offsets.h"
 
-int ml_admin_slice_eq(ml_slice s, const char *str) {
-    size_t n = strlen(str);
-    return s.len >= 0 && (size_t)s.len == n && memcmp(s.ptr, str, n) == 0;
-}
-
-ml_slice ml_admin_slice(const char *s) { return (ml_slice){(const uint8_t *)s, (int32_t)strlen(s)}; }
-
 char *ml_admin_strdup(ml_slice s) {
     size_t n = s.len > 0 ? (size_t)s.len : 0;
     char *d = malloc(n + 1);
@@ -32,12 +25,6 @@ char *ml_admin_strdup(ml_slice s) {
 int ml_admin_corrupt(moonlog_error *err, const char *api, int16_t v, const ml_reader *r) {
     return ml_error_set(err, ML_KERR_CORRUPT_MESSAGE, "%s v%d response does not decode (at byte %zu)", api, v,
                         ml_reader_offset(r));
-}
-
-void ml_admin_resp_free(ml_admin_resp *resp) {
-    free(resp->frame);
-    resp->frame = NULL;
-    ml_arena_free(&resp->arena);
 }
 
 int moonlog_admin_new(const moonlog_consumer_config *cfg, moonlog_admin **out, moonlog_error *err) {
@@ -91,82 +78,49 @@ ml_cnode *ml_admin_node(moonlog_admin *a, int32_t id, moonlog_error *err) {
 }
 
 int ml_admin_call(moonlog_admin *a, ml_cnode *n, int16_t key, int16_t v, int16_t flex, ml_writer *body,
-                  ml_admin_resp *resp, moonlog_error *err) {
-    const uint8_t *p;
-    size_t len;
-    memset(resp, 0, sizeof *resp);
-    ml_arena_init(&resp->arena, 8192);
+                  ml_cresp *resp, moonlog_error *err) {
     int reused = n->corr > 1; /* more than its ApiVersions went over this connection */
-    int rc = ml_cnode_request(a->c, n, key, v, v >= flex, body, &resp->frame, &p, &len);
+    int rc = ml_cnode_call(a->c, n, key, v, flex, body, resp);
     if (rc != 0 && reused) {
         /* an idle connection the broker closed (connections.max.idle.ms): once more on a fresh one;
          * a fresh connection that fails is not retried, so a change is never sent twice by that */
         n->failed_ms = -1;
-        if (ml_cnode_connect(a->c, n) == 0) rc = ml_cnode_request(a->c, n, key, v, v >= flex, body, &resp->frame, &p, &len);
+        if (ml_cnode_connect(a->c, n) == 0) rc = ml_cnode_call(a->c, n, key, v, flex, body, resp);
     }
     if (rc != 0) {
-        ml_arena_free(&resp->arena);
+        ml_cresp_free(resp);
         return ml_error_set(err, MOONLOG_ERR_NETWORK, "broker %d (%s:%d): no answer to request %d v%d", n->id, n->host,
                             n->port, key, v);
     }
-    ml_reader_init(&resp->r, p, len);
     return 0;
 }
 
-static void learn_brokers(moonlog_admin *a, const ml_metadata_response *m) {
-    for (int32_t i = 0; i < m->n_brokers; i++) {
-        ml_metadata_response_broker *b = &m->brokers[i];
-        ml_cnode *n = ml_cnode_find(a->c, b->node_id);
-        size_t hl = b->host.len > 0 ? (size_t)b->host.len : 0;
-        if (!n) {
-            ml_cnode_add(a->c, b->node_id, (const char *)b->host.ptr, hl, b->port);
-        } else if (!ml_admin_slice_eq(b->host, n->host) || n->port != b->port) {
-            ml_cnode_close(n);
-            if (hl >= sizeof n->host) hl = sizeof n->host - 1;
-            memcpy(n->host, b->host.ptr, hl);
-            n->host[hl] = 0;
-            n->port = b->port;
-            n->failed_ms = -1;
-        }
-    }
-}
-
 int ml_admin_metadata(moonlog_admin *a, const char *const *topics, int n, ml_metadata_response *m,
-                      ml_admin_resp *resp, moonlog_error *err) {
+                      ml_cresp *resp, moonlog_error *err) {
     ml_cnode *nd = ml_admin_node(a, -1, err);
     if (!nd) return err ? err->code : MOONLOG_ERR_NETWORK;
-    ml_metadata_request_topic *rt = calloc((size_t)(n > 0 ? n : 1), sizeof *rt);
-    if (!rt) return ml_error_set(err, MOONLOG_ERR_NETWORK, "out of memory");
-    for (int i = 0; i < n; i++) rt[i].name = ml_admin_slice(topics[i]);
-    ml_metadata_request req;
-    ml_metadata_request_init(&req);
-    req.topics = n < 0 ? NULL : rt;
-    req.n_topics = n < 0 ? -1 : n;
-    req.allow_auto_topic_creation = 0;
     ml_writer body;
-    ml_writer_init(&body, 256);
+    if (ml_cnode_metadata_body(&body, nd, topics, n) != 0) return ml_error_set(err, MOONLOG_ERR_NETWORK, "out of memory");
     int16_t v = nd->v_metadata;
-    ml_metadata_request_encode(&body, v, &req);
-    free(rt);
     int rc = ml_admin_call(a, nd, ML_API_METADATA_KEY, v, ML_API_METADATA_FLEX, &body, resp, err);
     ml_writer_free(&body);
     if (rc != 0) return rc;
     if (ml_metadata_response_decode(&resp->r, v, &resp->arena, m) != 0) {
         rc = ml_admin_corrupt(err, "Metadata", v, &resp->r);
-        ml_admin_resp_free(resp);
+        ml_cresp_free(resp);
         return rc;
     }
-    learn_brokers(a, m);
+    ml_cnodes_learn(a->c, m);
     return 0;
 }
 
 /* The controller (topic changes go there), or any broker when Metadata names none. */
 static ml_cnode *controller(moonlog_admin *a, moonlog_error *err) {
     ml_metadata_response m;
-    ml_admin_resp resp;
+    ml_cresp resp;
     if (ml_admin_metadata(a, NULL, 0, &m, &resp, err) != 0) return NULL;
     int32_t id = m.controller_id;
-    ml_admin_resp_free(&resp);
+    ml_cresp_free(&resp);
     return ml_admin_node(a, id >= 0 ? id : -1, err);
 }
 
@@ -174,7 +128,7 @@ static ml_cnode *controller(moonlog_admin *a, moonlog_error *err) {
 static void topic_result(moonlog_error *results, const char *const *names, int n, ml_slice name, int16_t code,
                          ml_slice message, int *seen) {
     for (int i = 0; i < n; i++) {
-        if (!ml_admin_slice_eq(name, names[i])) continue;
+        if (!ml_cslice_eq(name, names[i])) continue;
         seen[i] = 1;
         if (code == 0) ml_error_set(&results[i], 0, "topic '%s': done", names[i]);
         else if (message.len > 0)
@@ -222,14 +176,14 @@ int moonlog_admin_create_topics(moonlog_admin *a, const moonlog_new_topic *topic
     ml_createable_topic_config *cp = cfgs;
     for (int i = 0; i < n; i++) {
         names[i] = topics[i].name;
-        ct[i].name = ml_admin_slice(topics[i].name);
+        ct[i].name = ml_cslice(topics[i].name);
         ct[i].num_partitions = topics[i].partitions;
         ct[i].replication_factor = topics[i].replication_factor;
         ct[i].configs = cp;
         ct[i].n_configs = topics[i].n_configs;
         for (int k = 0; k < topics[i].n_configs; k++, cp++) {
-            cp->name = ml_admin_slice(topics[i].config_keys[k]);
-            cp->value = ml_admin_slice(topics[i].config_values[k]);
+            cp->name = ml_cslice(topics[i].config_keys[k]);
+            cp->value = ml_cslice(topics[i].config_values[k]);
         }
     }
     ml_create_topics_request req;
@@ -242,7 +196,7 @@ int moonlog_admin_create_topics(moonlog_admin *a, const moonlog_new_topic *topic
     ml_create_topics_request_encode(&body, v, &req);
     free(ct);
     free(cfgs);
-    ml_admin_resp resp;
+    ml_cresp resp;
     int rc = ml_admin_call(a, nd, ML_API_CREATE_TOPICS_KEY, v, ML_API_CREATE_TOPICS_FLEX, &body, &resp, err);
     ml_writer_free(&body);
     if (rc == 0) {
@@ -254,7 +208,7 @@ int moonlog_admin_create_topics(moonlog_admin *a, const moonlog_new_topic *topic
                 topic_result(results, names, n, m.topics[i].name, m.topics[i].error_code, m.topics[i].error_message, seen);
             rc = topics_outcome(results, names, n, seen, err);
         }
-        ml_admin_resp_free(&resp);
+        ml_cresp_free(&resp);
     }
     free(names);
     free(seen);
@@ -273,7 +227,7 @@ int moonlog_admin_delete_topics(moonlog_admin *a, const char *const *topics, int
         free(names), free(seen);
         return ml_error_set(err, MOONLOG_ERR_NETWORK, "out of memory");
     }
-    for (int i = 0; i < n; i++) names[i] = ml_admin_slice(topics[i]);
+    for (int i = 0; i < n; i++) names[i] = ml_cslice(topics[i]);
     ml_delete_topics_request req;
     ml_delete_topics_request_init(&req);
     req.topic_names = names;
@@ -283,7 +237,7 @@ int moonlog_admin_delete_topics(moonlog_admin *a, const char *const *topics, int
     ml_writer_init(&body, 256);
     ml_delete_topics_request_encode(&body, v, &req);
     free(names);
-    ml_admin_resp resp;
+    ml_cresp resp;
     int rc = ml_admin_call(a, nd, ML_API_DELETE_TOPICS_KEY, v, ML_API_DELETE_TOPICS_FLEX, &body, &resp, err);
     ml_writer_free(&body);
     if (rc == 0) {
@@ -296,7 +250,7 @@ int moonlog_admin_delete_topics(moonlog_admin *a, const char *const *topics, int
                              seen);
             rc = topics_outcome(results, topics, n, seen, err);
         }
-        ml_admin_resp_free(&resp);
+        ml_cresp_free(&resp);
     }
     free(seen);
     return rc;
@@ -315,7 +269,7 @@ int moonlog_admin_create_partitions(moonlog_admin *a, const char *const *topics,
         return ml_error_set(err, MOONLOG_ERR_NETWORK, "out of memory");
     }
     for (int i = 0; i < n; i++) {
-        pt[i].name = ml_admin_slice(topics[i]);
+        pt[i].name = ml_cslice(topics[i]);
         pt[i].count = totals[i];
         pt[i].n_assignments = -1; /* the broker places the new partitions */
     }
@@ -328,7 +282,7 @@ int moonlog_admin_create_partitions(moonlog_admin *a, const char *const *topics,
     ml_writer_init(&body, 256);
     ml_create_partitions_request_encode(&body, v, &req);
     free(pt);
-    ml_admin_resp resp;
+    ml_cresp resp;
     int rc = ml_admin_call(a, nd, ML_API_CREATE_PARTITIONS_KEY, v, ML_API_CREATE_PARTITIONS_FLEX, &body, &resp, err);
     ml_writer_free(&body);
     if (rc == 0) {
@@ -341,7 +295,7 @@ int moonlog_admin_create_partitions(moonlog_admin *a, const char *const *topics,
                              seen);
             rc = topics_outcome(results, topics, n, seen, err);
         }
-        ml_admin_resp_free(&resp);
+        ml_cresp_free(&resp);
     }
     free(seen);
     return rc;
@@ -389,14 +343,14 @@ static int copy_topic(moonlog_topic_info *t, const ml_metadata_response_topic *m
 int moonlog_admin_describe_topics(moonlog_admin *a, const char *const *topics, int n, moonlog_topic_list **out,
                                   moonlog_error *err) {
     ml_metadata_response m;
-    ml_admin_resp resp;
+    ml_cresp resp;
     int rc = ml_admin_metadata(a, topics, n > 0 ? n : -1, &m, &resp, err);
     if (rc != 0) return rc;
     moonlog_topic_list *l = calloc(1, sizeof *l);
     if (l) l->topics = calloc((size_t)(m.n_topics > 0 ? m.n_topics : 1), sizeof *l->topics);
     for (int32_t i = 0; l && l->topics && i < m.n_topics; i++)
         if (copy_topic(&l->topics[l->n++], &m.topics[i]) != 0) rc = -1;
-    ml_admin_resp_free(&resp);
+    ml_cresp_free(&resp);
     if (!l || !l->topics || rc != 0) {
         moonlog_admin_topic_list_free(l);
         return ml_error_set(err, MOONLOG_ERR_NETWORK, "out of memory");
@@ -435,7 +389,7 @@ static int leaders_of(moonlog_admin *a, const moonlog_topic_partition *tps, int 
         if (!dup) names[nn++] = tps[i].topic;
     }
     ml_metadata_response m;
-    ml_admin_resp resp;
+    ml_cresp resp;
     int rc = ml_admin_metadata(a, names, nn, &m, &resp, err);
     free(names);
     if (rc != 0) return rc;
@@ -443,7 +397,7 @@ static int leaders_of(moonlog_admin *a, const moonlog_topic_partition *tps, int 
         int16_t code = ML_KERR_UNKNOWN_TOPIC_OR_PARTITION;
         leaders[i] = -1;
         for (int32_t t = 0; t < m.n_topics; t++) {
-            if (!ml_admin_slice_eq(m.topics[t].name, tps[i].topic)) continue;
+            if (!ml_cslice_eq(m.topics[t].name, tps[i].topic)) continue;
             if (m.topics[t].error_code) code = m.topics[t].error_code;
             for (int32_t j = 0; j < m.topics[t].n_partitions; j++)
                 if (m.topics[t].partitions[j].partition_index == tps[i].partition) {
@@ -453,7 +407,7 @@ static int leaders_of(moonlog_admin *a, const moonlog_topic_partition *tps, int 
         }
         if (code) rc = ml_error_set(err, code, "%s-%d: %s", tps[i].topic, tps[i].partition, ml_kafka_error_name(code));
     }
-    ml_admin_resp_free(&resp);
+    ml_cresp_free(&resp);
     return rc;
 }
 
@@ -475,7 +429,7 @@ static int end_offsets_at(moonlog_admin *a, int32_t leader, const moonlog_topic_
         ml_list_offsets_partition_init(&lp[k]);
         lp[k].partition_index = tps[i].partition;
         lp[k].timestamp = -1; /* latest */
-        lt[k].name = ml_admin_slice(tps[i].topic);
+        lt[k].name = ml_cslice(tps[i].topic);
         lt[k].partitions = &lp[k];
         lt[k].n_partitions = 1;
         k++;
@@ -491,7 +445,7 @@ static int end_offsets_at(moonlog_admin *a, int32_t leader, const moonlog_topic_
     ml_list_offsets_request_encode(&body, v, &req);
     free(lt);
     free(lp);
-    ml_admin_resp resp;
+    ml_cresp resp;
     int rc = ml_admin_call(a, nd, ML_API_LIST_OFFSETS_KEY, v, ML_API_LIST_OFFSETS_FLEX, &body, &resp, err);
     ml_writer_free(&body);
     if (rc != 0) return rc;
@@ -503,14 +457,14 @@ static int end_offsets_at(moonlog_admin *a, int32_t leader, const moonlog_topic_
         for (int32_t t = 0; t < m.n_topics; t++)
             for (int32_t j = 0; j < m.topics[t].n_partitions; j++) {
                 ml_list_offsets_partition_response *p = &m.topics[t].partitions[j];
-                if (p->partition_index != tps[i].partition || !ml_admin_slice_eq(m.topics[t].name, tps[i].topic)) continue;
+                if (p->partition_index != tps[i].partition || !ml_cslice_eq(m.topics[t].name, tps[i].topic)) continue;
                 code = p->error_code;
                 ends[i] = p->offset;
             }
         if (code) rc = ml_error_set(err, code, "%s-%d: ListOffsets: %s", tps[i].topic, tps[i].partition,
                                     ml_kafka_error_name(code));
     }
-    ml_admin_resp_free(&resp);
+    ml_cresp_free(&resp);
     return rc;
 }
 

@@ -37,7 +37,7 @@ int moonlog_admin_describe_topic_configs(moonlog_admin *a, const char *topic, mo
     if (!nd) return err ? err->code : MOONLOG_ERR_NETWORK;
     int16_t v = nd->v_describe_configs;
     if (v < 0) return ml_error_set(err, ML_KERR_UNSUPPORTED_VERSION, "broker %d has no DescribeConfigs v1+", nd->id);
-    ml_describe_configs_resource res = {ML_RESOURCE_TOPIC, ml_admin_slice(topic), NULL, -1};
+    ml_describe_configs_resource res = {ML_RESOURCE_TOPIC, ml_cslice(topic), NULL, -1};
     ml_describe_configs_request req;
     ml_describe_configs_request_init(&req);
     req.resources = &res;
@@ -45,7 +45,7 @@ int moonlog_admin_describe_topic_configs(moonlog_admin *a, const char *topic, mo
     ml_writer body;
     ml_writer_init(&body, 64);
     ml_describe_configs_request_encode(&body, v, &req);
-    ml_admin_resp resp;
+    ml_cresp resp;
     int rc = ml_admin_call(a, nd, ML_API_DESCRIBE_CONFIGS_KEY, v, ML_API_DESCRIBE_CONFIGS_FLEX, &body, &resp, err);
     ml_writer_free(&body);
     if (rc != 0) return rc;
@@ -61,7 +61,7 @@ int moonlog_admin_describe_topic_configs(moonlog_admin *a, const char *topic, mo
         l = NULL;
         rc = ml_error_set(err, MOONLOG_ERR_NETWORK, "out of memory");
     }
-    ml_admin_resp_free(&resp);
+    ml_cresp_free(&resp);
     if (rc == 0) *out = l;
     return rc;
 }

@@ -25,12 +25,12 @@ static ml_cnode *coordinator(moonlog_admin *a, const char *group, moonlog_error 
     }
     ml_find_coordinator_request req;
     ml_find_coordinator_request_init(&req);
-    req.key = ml_admin_slice(group);
+    req.key = ml_cslice(group);
     req.key_type = 0;
     ml_writer body;
     ml_writer_init(&body, 64);
     ml_find_coordinator_request_encode(&body, v, &req);
-    ml_admin_resp resp;
+    ml_cresp resp;
     int rc = ml_admin_call(a, nd, ML_API_FIND_COORDINATOR_KEY, v, ML_API_FIND_COORDINATOR_FLEX, &body, &resp, err);
     ml_writer_free(&body);
     if (rc != 0) return NULL;
@@ -46,7 +46,7 @@ static ml_cnode *coordinator(moonlog_admin *a, const char *group, moonlog_error 
         size_t hl = m.host.len > 0 ? (size_t)m.host.len : 0;
         if (!c && !ml_cnode_add(a->c, id, (const char *)m.host.ptr, hl, m.port)) id = -1;
     }
-    ml_admin_resp_free(&resp);
+    ml_cresp_free(&resp);
     return id >= 0 ? ml_admin_node(a, id, err) : NULL;
 }
 
@@ -60,7 +60,7 @@ static int add_listings(moonlog_group_list *l, int *cap, const ml_list_groups_re
     for (int32_t i = 0; i < m->n_groups; i++) {
         const ml_listed_group *g = &m->groups[i];
         int dup = 0;
-        for (int k = 0; k < l->n && !dup; k++) dup = ml_admin_slice_eq(g->group_id, l->groups[k].group_id);
+        for (int k = 0; k < l->n && !dup; k++) dup = ml_cslice_eq(g->group_id, l->groups[k].group_id);
         if (dup) continue;
         if (l->n == *cap) {
             int nc = *cap ? *cap * 2 : 16;
@@ -88,7 +88,7 @@ static int list_at(moonlog_admin *a, int32_t id, moonlog_group_list *l, int *cap
     ml_writer body;
     ml_writer_init(&body, 16);
     ml_list_groups_request_encode(&body, v, &req);
-    ml_admin_resp resp;
+    ml_cresp resp;
     int rc = ml_admin_call(a, nd, ML_API_LIST_GROUPS_KEY, v, ML_API_LIST_GROUPS_FLEX, &body, &resp, err);
     ml_writer_free(&body);
     if (rc != 0) return rc;
@@ -97,19 +97,19 @@ static int list_at(moonlog_admin *a, int32_t id, moonlog_group_list *l, int *cap
     else if (m.error_code != 0)
         rc = ml_error_set(err, m.error_code, "broker %d: ListGroups: %s", id, ml_kafka_error_name(m.error_code));
     else if (add_listings(l, cap, &m) != 0) rc = ml_error_set(err, MOONLOG_ERR_NETWORK, "out of memory");
-    ml_admin_resp_free(&resp);
+    ml_cresp_free(&resp);
     return rc;
 }
 
 int moonlog_admin_list_groups(moonlog_admin *a, moonlog_group_list **out, moonlog_error *err) {
     ml_metadata_response m;
-    ml_admin_resp resp;
+    ml_cresp resp;
     int rc = ml_admin_metadata(a, NULL, 0, &m, &resp, err);
     if (rc != 0) return rc;
     int nb = m.n_brokers;
     int32_t *ids = malloc((size_t)(nb > 0 ? nb : 1) * sizeof *ids);
     for (int i = 0; ids && i < nb; i++) ids[i] = m.brokers[i].node_id;
-    ml_admin_resp_free(&resp);
+    ml_cresp_free(&resp);
     moonlog_group_list *l = calloc(1, sizeof *l);
     if (!ids || !l) {
         free(ids);
@@ -161,7 +161,7 @@ static int copy_member(moonlog_group_member *o, const ml_described_group_member 
 static int describe(moonlog_admin *a, ml_cnode *co, const char *group, moonlog_group_info *g, moonlog_error *err) {
     int16_t v = co->v_describe_groups;
     if (v < 0) return ml_error_set(err, ML_KERR_UNSUPPORTED_VERSION, "broker %d has no DescribeGroups", co->id);
-    ml_slice names[1] = {ml_admin_slice(group)};
+    ml_slice names[1] = {ml_cslice(group)};
     ml_describe_groups_request req;
     ml_describe_groups_request_init(&req);
     req.groups = names;
@@ -169,7 +169,7 @@ static int describe(moonlog_admin *a, ml_cnode *co, const char *group, moonlog_g
     ml_writer body;
     ml_writer_init(&body, 64);
     ml_describe_groups_request_encode(&body, v, &req);
-    ml_admin_resp resp;
+    ml_cresp resp;
     int rc = ml_admin_call(a, co, ML_API_DESCRIBE_GROUPS_KEY, v, ML_API_DESCRIBE_GROUPS_FLEX, &body, &resp, err);
     ml_writer_free(&body);
     if (rc != 0) return rc;
@@ -186,7 +186,7 @@ static int describe(moonlog_admin *a, ml_cnode *co, const char *group, moonlog_g
         g->protocol = ml_admin_strdup(d->protocol_data);
         g->members = calloc((size_t)(d->n_members > 0 ? d->n_members : 1), sizeof *g->members);
         if (!g->state || !g->protocol_type || !g->protocol || !g->members) rc = -1;
-        int consumer = ml_admin_slice_eq(d->protocol_type, "consumer");
+        int consumer = ml_cslice_eq(d->protocol_type, "consumer");
         for (int32_t i = 0; rc == 0 && i < d->n_members; i++) {
             int mr = copy_member(&g->members[g->n_members++], &d->members[i], consumer);
             if (mr == -2)
@@ -196,7 +196,7 @@ static int describe(moonlog_admin *a, ml_cnode *co, const char *group, moonlog_g
         }
         if (rc == -1) rc = ml_error_set(err, MOONLOG_ERR_NETWORK, "out of memory");
     }
-    ml_admin_resp_free(&resp);
+    ml_cresp_free(&resp);
     return rc;
 }
 
@@ -212,13 +212,13 @@ static int committed(moonlog_admin *a, ml_cnode *co, const char *group, moonlog_
     if (v < 2) return ml_error_set(err, ML_KERR_UNSUPPORTED_VERSION, "broker %d has no OffsetFetch v2+", co->id);
     ml_offset_fetch_request req;
     ml_offset_fetch_request_init(&req);
-    req.group_id = ml_admin_slice(group);
+    req.group_id = ml_cslice(group);
     req.topics = NULL;
     req.n_topics = -1;
     ml_writer body;
     ml_writer_init(&body, 64);
     ml_offset_fetch_request_encode(&body, v, &req);
-    ml_admin_resp resp;
+    ml_cresp resp;
     int rc = ml_admin_call(a, co, ML_API_OFFSET_FETCH_KEY, v, ML_API_OFFSET_FETCH_FLEX, &body, &resp, err);
     ml_writer_free(&body);
     if (rc != 0) return rc;
@@ -244,7 +244,7 @@ static int committed(moonlog_admin *a, ml_cnode *co, const char *group, moonlog_
         if (!g->committed || rc != 0) rc = ml_error_set(err, MOONLOG_ERR_NETWORK, "out of memory");
         else if (g->n_committed) qsort(g->committed, (size_t)g->n_committed, sizeof *g->committed, cmp_tpo);
     }
-    ml_admin_resp_free(&resp);
+    ml_cresp_free(&resp);
     return rc;
 }
 
@@ -294,7 +294,7 @@ int moonlog_admin_delete_group(moonlog_admin *a, const char *group, moonlog_erro
     if (!co) return err ? err->code : MOONLOG_ERR_NETWORK;
     int16_t v = co->v_delete_groups;
     if (v < 0) return ml_error_set(err, ML_KERR_UNSUPPORTED_VERSION, "broker %d has no DeleteGroups", co->id);
-    ml_slice names[1] = {ml_admin_slice(group)};
+    ml_slice names[1] = {ml_cslice(group)};
     ml_delete_groups_request req;
     ml_delete_groups_request_init(&req);
     req.groups_names = names;
@@ -302,7 +302,7 @@ int moonlog_admin_delete_group(moonlog_admin *a, const char *group, moonlog_erro
     ml_writer body;
     ml_writer_init(&body, 64);
     ml_delete_groups_request_encode(&body, v, &req);
-    ml_admin_resp resp;
+    ml_cresp resp;
     int rc = ml_admin_call(a, co, ML_API_DELETE_GROUPS_KEY, v, ML_API_DELETE_GROUPS_FLEX, &body, &resp, err);
     ml_writer_free(&body);
     if (rc != 0) return rc;
@@ -312,6 +312,6 @@ int moonlog_admin_delete_group(moonlog_admin *a, const char *group, moonlog_erro
     else if (m.results[0].error_code != 0)
         rc = ml_error_set(err, m.results[0].error_code, "group '%s': %s", group,
                           ml_kafka_error_name(m.results[0].error_code));
-    ml_admin_resp_free(&resp);
+    ml_cresp_free(&resp);
     return rc;
 }

@@ -165,6 +165,78 @@ fail:
     return -1;
 }
 
+ml_slice ml_cslice(const char *s) { return (ml_slice){(const uint8_t *)s, (int32_t)strlen(s)}; }
+
+int ml_cslice_eq(ml_slice s, const char *str) {
+    size_t n = strlen(str);
+    return s.len >= 0 && (size_t)s.len == n && memcmp(s.ptr, str, n) == 0;
+}
+
+int ml_cnode_call(moonlog_consumer *c, ml_cnode *n, int16_t key, int16_t v, int16_t flex, ml_writer *body,
+                  ml_cresp *resp) {
+    const uint8_t *p;
+    size_t len;
+    memset(resp, 0, sizeof *resp);
+    /* blocks are allocated as the decoder needs them: one is enough for most responses */
+    ml_arena_init(&resp->arena, 8192);
+    if (ml_cnode_request(c, n, key, v, v >= flex, body, &resp->frame, &p, &len) != 0) return -1;
+    ml_reader_init(&resp->r, p, len);
+    return 0;
+}
+
+void ml_cresp_free(ml_cresp *resp) {
+    free(resp->frame);
+    resp->frame = NULL;
+    ml_arena_free(&resp->arena);
+}
+
+int ml_cnode_metadata_body(ml_writer *body, const ml_cnode *nd, const char *const *topics, int n) {
+    ml_metadata_request_topic *rt = calloc((size_t)(n > 0 ? n : 1), sizeof *rt);
+    if (!rt) return -1;
+    for (int i = 0; i < n; i++) rt[i].name = ml_cslice(topics[i]);
+    ml_metadata_request req;
+    ml_metadata_request_init(&req);
+    req.topics = n < 0 ? NULL : rt;
+    req.n_topics = n < 0 ? -1 : n;
+    req.allow_auto_topic_creation = 0; /* a consumer never creates the topics it reads */
+    ml_writer_init(body, 256);
+    ml_metadata_request_encode(body, nd->v_metadata, &req);
+    free(rt); /* the names were copied into the body */
+    return 0;
+}
+
+int ml_cnode_metadata(moonlog_consumer *c, ml_cnode *nd, const char *const *topics, int n, ml_metadata_response *m,
+                      ml_cresp *resp) {
+    ml_writer body;
+    if (ml_cnode_metadata_body(&body, nd, topics, n) != 0) return -1;
+    int16_t v = nd->v_metadata;
+    int rc = ml_cnode_call(c, nd, ML_API_METADATA_KEY, v, ML_API_METADATA_FLEX, &body, resp);
+    ml_writer_free(&body);
+    if (rc != 0) return -1;
+    if (ml_metadata_response_decode(&resp->r, v, &resp->arena, m) == 0) return 0;
+    ml_warn("consumer: Metadata v%d response does not decode (at byte %zu)", v, ml_reader_offset(&resp->r));
+    ml_cresp_free(resp);
+    return -2;
+}
+
+void ml_cnodes_learn(moonlog_consumer *c, const ml_metadata_response *m) {
+    for (int32_t i = 0; i < m->n_brokers; i++) {
+        const ml_metadata_response_broker *b = &m->brokers[i];
+        ml_cnode *n = ml_cnode_find(c, b->node_id);
+        size_t hl = b->host.len > 0 ? (size_t)b->host.len : 0;
+        if (!n) {
+            ml_cnode_add(c, b->node_id, (const char *)b->host.ptr, hl, b->port);
+        } else if (!ml_cslice_eq(b->host, n->host) || n->port != b->port) {
+            ml_cnode_close(n);
+            if (hl >= sizeof n->host) hl = sizeof n->host - 1;
+            memcpy(n->host, b->host.ptr, hl);
+            n->host[hl] = 0;
+            n->port = b->port;
+            n->failed_ms = -1; /* the failure was the old address's: the new one is tried at once */
+        }
+    }
+}
+
 static int16_t pick(const ml_api_version *v, int16_t max, int16_t min) {
     int16_t hi = v->max_version < max ? v->max_version : max;
     return hi >= min && hi >= v->min_version ? hi : -1;
@@ -191,22 +263,14 @@ static int negotiate(moonlog_consumer *c, ml_cnode *n, int16_t version) {
     req.client_software_name = (ml_slice){(const uint8_t *)"moonlog", 7};
     req.client_software_version = (ml_slice){(const uint8_t *)"0.1", 3};
     ml_api_versions_request_encode(&body, version, &req);
-    uint8_t *frame;
-    const uint8_t *resp;
-    size_t len;
-    int rc = ml_cnode_request(c, n, ML_API_API_VERSIONS_KEY, version, version >= ML_API_API_VERSIONS_FLEX, &body,
-                              &frame, &resp, &len);
+    ml_cresp resp;
+    int rc = ml_cnode_call(c, n, ML_API_API_VERSIONS_KEY, version, ML_API_API_VERSIONS_FLEX, &body, &resp);
     ml_writer_free(&body);
     if (rc != 0) return -1;
-    ml_arena a;
-    ml_arena_init(&a, 4096);
-    ml_reader r;
-    ml_reader_init(&r, resp, len);
     ml_api_versions_response m;
-    rc = ml_api_versions_response_decode(&r, version, &a, &m);
+    rc = ml_api_versions_response_decode(&resp.r, version, &resp.arena, &m);
     if (m.error_code == ML_KERR_UNSUPPORTED_VERSION && version > 0) {
-        ml_arena_free(&a);
-        free(frame);
+        ml_cresp_free(&resp);
         return negotiate(c, n, 0);
     }
     n->v_fetch = n->v_list_offsets = n->v_metadata = -1;
@@ -231,8 +295,7 @@ static int negotiate(moonlog_consumer *c, ml_cnode *n, int16_t version) {
         else if (v->api_key == ML_API_LEAVE_GROUP_KEY) n->v_leave_group = pick(v, ML_API_LEAVE_GROUP_MAX, 0);
         else pick_admin(n, v);
     }
-    ml_arena_free(&a);
-    free(frame);
+    ml_cresp_free(&resp);
     if (n->v_fetch < 0 || n->v_list_offsets < 0 || n->v_metadata < 0) {
         ml_warn("consumer: broker %d: no Fetch v4+ / ListOffsets v1+ / Metadata v1+ in common", n->id);
         ml_cnode_close(n);

@@ -181,6 +181,29 @@ void ml_cnode_close(ml_cnode *n);
  * it) and *resp, *resp_len the body after the response header. -1 closes the connection. */
 int ml_cnode_request(moonlog_consumer *c, ml_cnode *n, int16_t api_key, int16_t version, int flexible,
                      ml_writer *body, uint8_t **frame, const uint8_t **resp, size_t *resp_len);
+/* A response: the frame to free, a reader over its body, and an arena for the decoded message. */
+typedef struct ml_cresp {
+    uint8_t *frame;
+    ml_reader r;
+    ml_arena arena;
+} ml_cresp;
+/* ml_cnode_request of `body` (flexible from version `flex` on): 0 with *resp (ml_cresp_free), or -1. */
+int ml_cnode_call(moonlog_consumer *c, ml_cnode *n, int16_t key, int16_t v, int16_t flex, ml_writer *body,
+                  ml_cresp *resp);
+void ml_cresp_free(ml_cresp *resp);
+struct ml_metadata_response;
+/* Encodes a Metadata request for `n` topics (n < 0: all of them; 0: brokers only) at nd's
+ * version; 0 or -1 (out of memory). */
+int ml_cnode_metadata_body(ml_writer *body, const ml_cnode *nd, const char *const *topics, int n);
+/* Metadata of `n` topics (as above) from `nd`: 0 with *m decoded into resp (free it), -1 when the
+ * broker does not answer, -2 (logged) when its answer does not decode. */
+int ml_cnode_metadata(moonlog_consumer *c, ml_cnode *nd, const char *const *topics, int n,
+                      struct ml_metadata_response *m, ml_cresp *resp);
+/* Records the brokers a Metadata response lists: new ones added, moved ones reconnected. */
+void ml_cnodes_learn(moonlog_consumer *c, const struct ml_metadata_response *m);
+/* A string as a slice, and whether a slice holds exactly that string. */
+ml_slice ml_cslice(const char *s);
+int ml_cslice_eq(ml_slice s, const char *str);
 
 /* group_member.c (I/O thread unless said otherwise) */
 int ml_group_has_work(moonlog_consumer *c); /* under c->mu */

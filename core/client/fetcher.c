@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "client/client_error.h"
+#include "client/consumer_assignor.h"
 #include "client/consumer_int.h"
 #include "common/arena.h"
 #include "common/clock.h"
@@ -17,12 +18,6 @@
 #include "proto/list_offsets.h"
 #include "proto/metadata.h"
 #include "proto/record_batch.h"
-
-static int slice_eq(ml_slice s, const char *str) {
-    return s.len >= 0 && (size_t)s.len == strlen(str) && memcmp(s.ptr, str, (size_t)s.len) == 0;
-}
-
-static ml_slice str_slice(const char *s) { return (ml_slice){(const uint8_t *)s, (int32_t)strlen(s)}; }
 
 void ml_chunk_free(ml_chunk *ch) {
     if (!ch) return;
@@ -49,27 +44,15 @@ static ml_cnode *node_for(moonlog_consumer *c, int32_t id) {
 
 /* ---- Metadata ----------------------------------------------------------------------------- */
 
+/* The leaders (and topic errors) of the assigned partitions a Metadata response names. */
 static void apply_metadata(moonlog_consumer *c, const ml_metadata_response *m) {
-    for (int32_t i = 0; i < m->n_brokers; i++) {
-        ml_metadata_response_broker *b = &m->brokers[i];
-        ml_cnode *n = ml_cnode_find(c, b->node_id);
-        size_t hl = (size_t)(b->host.len < 0 ? 0 : b->host.len);
-        if (!n) {
-            ml_cnode_add(c, b->node_id, (const char *)b->host.ptr, hl, b->port);
-        } else if (!slice_eq(b->host, n->host) || n->port != b->port) {
-            ml_cnode_close(n);
-            if (hl >= sizeof n->host) hl = sizeof n->host - 1;
-            memcpy(n->host, b->host.ptr, hl);
-            n->host[hl] = 0;
-            n->port = b->port;
-        }
-    }
+    ml_cnodes_learn(c, m);
     int missing = 0;
     pthread_mutex_lock(&c->mu);
     for (ml_ctp *tp = c->tps; tp; tp = tp->next) {
         ml_metadata_response_topic *mt = NULL;
         for (int32_t i = 0; i < m->n_topics; i++)
-            if (slice_eq(m->topics[i].name, tp->topic)) mt = &m->topics[i];
+            if (ml_cslice_eq(m->topics[i].name, tp->topic)) mt = &m->topics[i];
         tp->leader = -1;
         if (!mt || mt->error_code == ML_KERR_LEADER_NOT_AVAILABLE) {
             missing++;
@@ -95,85 +78,51 @@ static void apply_metadata(moonlog_consumer *c, const ml_metadata_response *m) {
     c->metadata_next_ms = ml_mono_ms() + (missing ? c->conf.retry_backoff_ms : c->conf.metadata_max_age_ms);
 }
 
+/* The distinct topics of the assignment, copied under c->mu: the application's thread may change
+ * the assignment while the request is out. */
+static char **assigned_topics(moonlog_consumer *c, int *n_out) {
+    pthread_mutex_lock(&c->mu);
+    int count = 0;
+    for (ml_ctp *tp = c->tps; tp; tp = tp->next) count++;
+    char **topics = calloc((size_t)count + 1, sizeof *topics);
+    int nt = 0;
+    for (ml_ctp *tp = c->tps; tp && topics; tp = tp->next) {
+        int dup = 0;
+        for (int i = 0; i < nt; i++) dup |= strcmp(topics[i], tp->topic) == 0;
+        if (!dup && (topics[nt] = strdup(tp->topic))) nt++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    *n_out = nt;
+    return topics;
+}
+
 static void refresh_metadata(moonlog_consumer *c) {
     c->metadata_retry_ms = ml_mono_ms() + c->conf.retry_backoff_ms;
     ml_cnode *n = node_for(c, -2000);
     if (!n) return;
-    pthread_mutex_lock(&c->mu);
-    int count = 0;
-    for (ml_ctp *tp = c->tps; tp; tp = tp->next) count++;
-    ml_metadata_request_topic *topics = calloc((size_t)count + 1, sizeof *topics);
-    int nt = 0;
-    for (ml_ctp *tp = c->tps; tp && topics; tp = tp->next) {
-        int dup = 0;
-        for (int i = 0; i < nt; i++) dup |= slice_eq(topics[i].name, tp->topic);
-        if (!dup) topics[nt++].name = str_slice(tp->topic);
-    }
-    ml_metadata_request req;
-    ml_metadata_request_init(&req);
-    req.topics = topics;
-    req.n_topics = nt;
-    req.allow_auto_topic_creation = 0;
-    ml_writer body;
-    ml_writer_init(&body, 256);
-    ml_metadata_request_encode(&body, n->v_metadata, &req);
-    pthread_mutex_unlock(&c->mu); /* the names were copied into the body */
-    free(topics);
-    uint8_t *frame;
-    const uint8_t *resp;
-    size_t len;
-    int16_t v = n->v_metadata;
-    int rc = ml_cnode_request(c, n, ML_API_METADATA_KEY, v, v >= ML_API_METADATA_FLEX, &body, &frame, &resp, &len);
-    ml_writer_free(&body);
-    if (rc != 0) return;
-    ml_arena a;
-    ml_arena_init(&a, 16384);
-    ml_reader r;
-    ml_reader_init(&r, resp, len);
+    int nt;
+    char **topics = assigned_topics(c, &nt);
     ml_metadata_response m;
-    if (ml_metadata_response_decode(&r, v, &a, &m) == 0) apply_metadata(c, &m);
-    else ml_warn("consumer: Metadata v%d response does not decode (at byte %zu)", v, ml_reader_offset(&r));
-    ml_arena_free(&a);
-    free(frame);
+    ml_cresp resp;
+    if (ml_cnode_metadata(c, n, (const char *const *)topics, nt, &m, &resp) == 0) {
+        apply_metadata(c, &m);
+        ml_cresp_free(&resp);
+    }
+    ml_strings_free(topics, nt);
 }
 
 int ml_fetcher_partition_counts(moonlog_consumer *c, char *const *topics, int n, int32_t *counts) {
+    for (int k = 0; k < n; k++) counts[k] = -1;
     ml_cnode *nd = node_for(c, -2000);
-    if (!nd) return -1;
-    ml_metadata_request_topic *rt = calloc((size_t)(n ? n : 1), sizeof *rt);
-    if (!rt) return -1;
-    for (int i = 0; i < n; i++) {
-        rt[i].name = str_slice(topics[i]);
-        counts[i] = -1;
-    }
-    ml_metadata_request req;
-    ml_metadata_request_init(&req);
-    req.topics = rt;
-    req.n_topics = n;
-    req.allow_auto_topic_creation = 0;
-    ml_writer body;
-    ml_writer_init(&body, 256);
-    int16_t v = nd->v_metadata;
-    ml_metadata_request_encode(&body, v, &req);
-    free(rt);
-    uint8_t *frame;
-    const uint8_t *resp;
-    size_t len;
-    int rc = ml_cnode_request(c, nd, ML_API_METADATA_KEY, v, v >= ML_API_METADATA_FLEX, &body, &frame, &resp, &len);
-    ml_writer_free(&body);
-    if (rc != 0) return -1;
-    ml_arena a;
-    ml_arena_init(&a, 16384);
-    ml_reader r;
-    ml_reader_init(&r, resp, len);
     ml_metadata_response m;
-    rc = ml_metadata_response_decode(&r, v, &a, &m) == 0 ? 0 : -1;
-    for (int32_t i = 0; rc == 0 && i < m.n_topics; i++)
+    ml_cresp resp;
+    if (!nd || ml_cnode_metadata(c, nd, (const char *const *)topics, n, &m, &resp) != 0) return -1;
+    for (int32_t i = 0; i < m.n_topics; i++)
         for (int k = 0; k < n; k++)
-            if (m.topics[i].error_code == 0 && slice_eq(m.topics[i].name, topics[k])) counts[k] = m.topics[i].n_partitions;
-    ml_arena_free(&a);
-    free(frame);
-    return rc;
+            if (m.topics[i].error_code == 0 && ml_cslice_eq(m.topics[i].name, topics[k]))
+                counts[k] = m.topics[i].n_partitions;
+    ml_cresp_free(&resp);
+    return 0;
 }
 
 /* ---- Work lists: copies of what to ask, taken under the lock ------------------------------- */
@@ -265,6 +214,46 @@ static void leader_lost(moonlog_consumer *c, ml_ctp *tp) {
 
 /* ---- ListOffsets --------------------------------------------------------------------------- */
 
+/* A topic name of a response as a C string in `name` (256 bytes); 0, or -1 when it does not fit. */
+static int topic_name(ml_slice s, char *name) {
+    if (s.len < 0 || s.len >= 256) return -1;
+    memcpy(name, s.ptr, (size_t)s.len);
+    name[s.len] = 0;
+    return 0;
+}
+
+/* The asked entry of w for topic-partition (NULL when not asked). */
+static const ml_want *asked(const ml_want *w, int nw, const char *topic, int32_t partition) {
+    const ml_want *x = NULL;
+    for (int k = 0; k < nw; k++)
+        if (w[k].partition == partition && strcmp(w[k].topic, topic) == 0) x = &w[k];
+    return x;
+}
+
+/* ListOffsets' answers for the partitions asked, unless a seek or reassignment came since. */
+static void apply_offsets(moonlog_consumer *c, const ml_list_offsets_response *m, const ml_want *w, int nw) {
+    pthread_mutex_lock(&c->mu);
+    for (int32_t i = 0; i < m->n_topics; i++)
+        for (int32_t j = 0; j < m->topics[i].n_partitions; j++) {
+            const ml_list_offsets_partition_response *pr = &m->topics[i].partitions[j];
+            char name[256];
+            if (topic_name(m->topics[i].name, name) != 0) continue;
+            ml_ctp *tp = find_tp(c, name, pr->partition_index);
+            const ml_want *x = asked(w, nw, name, pr->partition_index);
+            if (!tp || !x || tp->epoch != x->epoch) continue;
+            if (pr->error_code == 0) {
+                tp->position = tp->fetch_offset = pr->offset;
+                tp->reset = ML_NO_RESET;
+            } else if (ml_error_retriable(pr->error_code)) {
+                leader_lost(c, tp);
+            } else {
+                tp->error = pr->error_code;
+            }
+        }
+    pthread_cond_broadcast(&c->data_cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
 static void resolve_resets(moonlog_consumer *c, ml_cnode *n, ml_want *w, int nw) {
     int *o;
     int nt = group_topics(w, nw, &o);
@@ -274,9 +263,9 @@ static void resolve_resets(moonlog_consumer *c, ml_cnode *n, ml_want *w, int nw)
     int t = -1;
     for (int k = 0; k < nw; k++) {
         ml_want *x = &w[o[k]];
-        if (t < 0 || !slice_eq(topics[t].name, x->topic)) {
+        if (t < 0 || !ml_cslice_eq(topics[t].name, x->topic)) {
             t++;
-            topics[t].name = str_slice(x->topic);
+            topics[t].name = ml_cslice(x->topic);
             topics[t].partitions = &parts[k];
         }
         ml_list_offsets_partition_init(&parts[k]);
@@ -292,55 +281,17 @@ static void resolve_resets(moonlog_consumer *c, ml_cnode *n, ml_want *w, int nw)
     req.n_topics = nt;
     ml_writer body;
     ml_writer_init(&body, 256);
-    ml_list_offsets_request_encode(&body, n->v_list_offsets, &req);
-    uint8_t *frame;
-    const uint8_t *resp;
-    size_t len;
     int16_t v = n->v_list_offsets;
-    int rc = ml_cnode_request(c, n, ML_API_LIST_OFFSETS_KEY, v, v >= ML_API_LIST_OFFSETS_FLEX, &body, &frame, &resp,
-                              &len);
+    ml_list_offsets_request_encode(&body, v, &req);
+    ml_cresp resp;
+    int rc = ml_cnode_call(c, n, ML_API_LIST_OFFSETS_KEY, v, ML_API_LIST_OFFSETS_FLEX, &body, &resp);
     ml_writer_free(&body);
     if (rc != 0) goto out;
-    ml_arena a;
-    ml_arena_init(&a, 8192);
-    ml_reader r;
-    ml_reader_init(&r, resp, len);
     ml_list_offsets_response m;
-    if (ml_list_offsets_response_decode(&r, v, &a, &m) != 0) {
+    if (ml_list_offsets_response_decode(&resp.r, v, &resp.arena, &m) != 0)
         ml_warn("consumer: ListOffsets v%d response does not decode", v);
-    } else {
-        pthread_mutex_lock(&c->mu);
-        for (int32_t i = 0; i < m.n_topics; i++)
-            for (int32_t j = 0; j < m.topics[i].n_partitions; j++) {
-                ml_list_offsets_partition_response *pr = &m.topics[i].partitions[j];
-                char name[256];
-                int32_t nl = m.topics[i].name.len;
-                if (nl < 0 || nl >= (int32_t)sizeof name) continue;
-                memcpy(name, m.topics[i].name.ptr, (size_t)nl);
-                name[nl] = 0;
-                ml_ctp *tp = find_tp(c, name, pr->partition_index);
-                uint64_t epoch = 0;
-                int asked = 0;
-                for (int k = 0; k < nw; k++)
-                    if (w[k].partition == pr->partition_index && strcmp(w[k].topic, name) == 0) {
-                        epoch = w[k].epoch;
-                        asked = 1;
-                    }
-                if (!tp || !asked || tp->epoch != epoch) continue;
-                if (pr->error_code == 0) {
-                    tp->position = tp->fetch_offset = pr->offset;
-                    tp->reset = ML_NO_RESET;
-                } else if (ml_error_retriable(pr->error_code)) {
-                    leader_lost(c, tp);
-                } else {
-                    tp->error = pr->error_code;
-                }
-            }
-        pthread_cond_broadcast(&c->data_cv);
-        pthread_mutex_unlock(&c->mu);
-    }
-    ml_arena_free(&a);
-    free(frame);
+    else apply_offsets(c, &m, w, nw);
+    ml_cresp_free(&resp);
 out:
     free(o);
     free(topics);
@@ -539,9 +490,9 @@ static void fetch(moonlog_consumer *c, ml_cnode *n, ml_want *w, int nw) {
     int t = -1;
     for (int k = 0; k < nw; k++) {
         ml_want *x = &w[o[k]];
-        if (t < 0 || !slice_eq(topics[t].topic, x->topic)) {
+        if (t < 0 || !ml_cslice_eq(topics[t].topic, x->topic)) {
             t++;
-            topics[t].topic = str_slice(x->topic);
+            topics[t].topic = ml_cslice(x->topic);
             topics[t].partitions = &parts[k];
         }
         ml_fetch_partition_init(&parts[k]);
@@ -563,13 +514,11 @@ static void fetch(moonlog_consumer *c, ml_cnode *n, ml_want *w, int nw) {
     req.n_topics = nt;
     ml_writer body;
     ml_writer_init(&body, 256);
-    ml_fetch_request_encode(&body, n->v_fetch, &req);
-    uint8_t *frame;
-    const uint8_t *resp;
-    size_t len;
     int16_t v = n->v_fetch;
+    ml_fetch_request_encode(&body, v, &req);
     atomic_fetch_add(&c->n_fetches, 1);
-    int rc = ml_cnode_request(c, n, ML_API_FETCH_KEY, v, v >= ML_API_FETCH_FLEX, &body, &frame, &resp, &len);
+    ml_cresp resp;
+    int rc = ml_cnode_call(c, n, ML_API_FETCH_KEY, v, ML_API_FETCH_FLEX, &body, &resp);
     ml_writer_free(&body);
     if (rc != 0) {
         pthread_mutex_lock(&c->mu);
@@ -580,31 +529,22 @@ static void fetch(moonlog_consumer *c, ml_cnode *n, ml_want *w, int nw) {
         pthread_mutex_unlock(&c->mu);
         goto out;
     }
-    atomic_fetch_add(&c->n_bytes, (int64_t)len);
-    ml_arena a;
-    ml_arena_init(&a, 16384);
-    ml_reader r;
-    ml_reader_init(&r, resp, len);
+    atomic_fetch_add(&c->n_bytes, (int64_t)ml_reader_left(&resp.r));
     ml_fetch_response m;
-    if (ml_fetch_response_decode(&r, v, &a, &m) != 0) {
-        ml_warn("consumer: Fetch v%d response does not decode (at byte %zu)", v, ml_reader_offset(&r));
+    if (ml_fetch_response_decode(&resp.r, v, &resp.arena, &m) != 0) {
+        ml_warn("consumer: Fetch v%d response does not decode (at byte %zu)", v, ml_reader_offset(&resp.r));
     } else {
         for (int32_t i = 0; i < m.n_responses; i++) {
             char name[256];
-            int32_t nl = m.responses[i].topic.len;
-            if (nl < 0 || nl >= (int32_t)sizeof name) continue;
-            memcpy(name, m.responses[i].topic.ptr, (size_t)nl);
-            name[nl] = 0;
+            if (topic_name(m.responses[i].topic, name) != 0) continue;
             for (int32_t j = 0; j < m.responses[i].n_partitions; j++) {
                 ml_partition_data *pd = &m.responses[i].partitions[j];
-                for (int k = 0; k < nw; k++)
-                    if (w[k].partition == pd->partition_index && strcmp(w[k].topic, name) == 0)
-                        handle_partition(c, name, pd, &w[k]);
+                const ml_want *x = asked(w, nw, name, pd->partition_index);
+                if (x) handle_partition(c, name, pd, x);
             }
         }
     }
-    ml_arena_free(&a);
-    free(frame);
+    ml_cresp_free(&resp);
 out:
     free(o);
     free(topics);

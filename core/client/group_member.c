@@ -25,16 +25,10 @@
 #include "proto/offset_commit.h"
 #include "proto/offset_fetch.h"
 
-static int slice_eq(ml_slice s, const char *str) {
-    return s.len >= 0 && (size_t)s.len == strlen(str) && memcmp(s.ptr, str, (size_t)s.len) == 0;
-}
-
-static ml_slice str_slice(const char *s) { return (ml_slice){(const uint8_t *)s, (int32_t)strlen(s)}; }
-
 /* group.instance.id in the requests that carry it (JoinGroup v5+, SyncGroup and Heartbeat v3+,
  * OffsetCommit v7+): null for a dynamic member. */
 static ml_slice instance_slice(moonlog_consumer *c) {
-    return c->conf.group_instance_id ? str_slice(c->conf.group_instance_id) : (ml_slice){NULL, -1};
+    return c->conf.group_instance_id ? ml_cslice(c->conf.group_instance_id) : (ml_slice){NULL, -1};
 }
 
 void ml_gop_free(ml_gop *g) {
@@ -108,25 +102,18 @@ static ml_cnode *coordinator(moonlog_consumer *c, int *code) {
     }
     ml_find_coordinator_request req;
     ml_find_coordinator_request_init(&req);
-    req.key = str_slice(c->conf.group_id);
+    req.key = ml_cslice(c->conf.group_id);
     req.key_type = 0;
     ml_writer body;
     ml_writer_init(&body, 64);
     int16_t v = n->v_find_coordinator;
     ml_find_coordinator_request_encode(&body, v, &req);
-    uint8_t *frame;
-    const uint8_t *resp;
-    size_t len;
-    int rc = ml_cnode_request(c, n, ML_API_FIND_COORDINATOR_KEY, v, v >= ML_API_FIND_COORDINATOR_FLEX, &body, &frame,
-                              &resp, &len);
+    ml_cresp resp;
+    int rc = ml_cnode_call(c, n, ML_API_FIND_COORDINATOR_KEY, v, ML_API_FIND_COORDINATOR_FLEX, &body, &resp);
     ml_writer_free(&body);
     if (rc != 0) return NULL;
-    ml_arena a;
-    ml_arena_init(&a, 1024);
-    ml_reader r;
-    ml_reader_init(&r, resp, len);
     ml_find_coordinator_response m;
-    if (ml_find_coordinator_response_decode(&r, v, &a, &m) != 0) {
+    if (ml_find_coordinator_response_decode(&resp.r, v, &resp.arena, &m) != 0) {
         ml_warn("consumer: FindCoordinator v%d response does not decode", v);
     } else if (m.error_code != 0) {
         *code = m.error_code;
@@ -139,8 +126,7 @@ static ml_cnode *coordinator(moonlog_consumer *c, int *code) {
         memcpy(c->coord->host, m.host.ptr, hl);
         c->coord->port = m.port;
     }
-    ml_arena_free(&a);
-    free(frame);
+    ml_cresp_free(&resp);
     if (c->coord && ml_cnode_connect(c, c->coord) == 0) return c->coord;
     return NULL;
 }
@@ -180,9 +166,9 @@ static int offset_fetch(moonlog_consumer *c, moonlog_topic_partition_offset *e, 
     int t = -1;
     for (int k = 0; k < n; k++) {
         moonlog_topic_partition_offset *x = &e[order[k]];
-        if (t < 0 || !slice_eq(topics[t].name, x->topic)) {
+        if (t < 0 || !ml_cslice_eq(topics[t].name, x->topic)) {
             t++;
-            topics[t].name = str_slice(x->topic);
+            topics[t].name = ml_cslice(x->topic);
             topics[t].partition_indexes = &parts[k];
         }
         parts[k] = x->partition;
@@ -191,7 +177,7 @@ static int offset_fetch(moonlog_consumer *c, moonlog_topic_partition_offset *e, 
     }
     ml_offset_fetch_request req;
     ml_offset_fetch_request_init(&req);
-    req.group_id = str_slice(c->conf.group_id);
+    req.group_id = ml_cslice(c->conf.group_id);
     req.topics = topics;
     req.n_topics = nt;
     ml_writer body;
@@ -201,20 +187,13 @@ static int offset_fetch(moonlog_consumer *c, moonlog_topic_partition_offset *e, 
     free(order);
     free(parts);
     free(topics);
-    uint8_t *frame;
-    const uint8_t *resp;
-    size_t len;
-    int rc = ml_cnode_request(c, co, ML_API_OFFSET_FETCH_KEY, v, v >= ML_API_OFFSET_FETCH_FLEX, &body, &frame, &resp,
-                              &len);
+    ml_cresp resp;
+    int rc = ml_cnode_call(c, co, ML_API_OFFSET_FETCH_KEY, v, ML_API_OFFSET_FETCH_FLEX, &body, &resp);
     ml_writer_free(&body);
     if (rc != 0) return MOONLOG_ERR_NETWORK;
-    ml_arena a;
-    ml_arena_init(&a, 4096);
-    ml_reader r;
-    ml_reader_init(&r, resp, len);
     ml_offset_fetch_response m;
     code = 0;
-    if (ml_offset_fetch_response_decode(&r, v, &a, &m) != 0) {
+    if (ml_offset_fetch_response_decode(&resp.r, v, &resp.arena, &m) != 0) {
         code = ML_KERR_CORRUPT_MESSAGE;
     } else if (m.error_code != 0) {
         code = m.error_code;
@@ -223,14 +202,13 @@ static int offset_fetch(moonlog_consumer *c, moonlog_topic_partition_offset *e, 
             for (int32_t j = 0; j < m.topics[i].n_partitions; j++) {
                 ml_offset_fetch_response_partition *p = &m.topics[i].partitions[j];
                 for (int k = 0; k < n; k++) {
-                    if (e[k].partition != p->partition_index || !slice_eq(m.topics[i].name, e[k].topic)) continue;
+                    if (e[k].partition != p->partition_index || !ml_cslice_eq(m.topics[i].name, e[k].topic)) continue;
                     if (p->error_code != 0 && !code) code = p->error_code;
                     e[k].offset = p->error_code == 0 ? p->committed_offset : -1;
                 }
             }
     }
-    ml_arena_free(&a);
-    free(frame);
+    ml_cresp_free(&resp);
     return code;
 }
 
@@ -252,9 +230,9 @@ static int offset_commit(moonlog_consumer *c, const moonlog_topic_partition_offs
     int t = -1;
     for (int k = 0; k < n; k++) {
         const moonlog_topic_partition_offset *x = &e[order[k]];
-        if (t < 0 || !slice_eq(topics[t].name, x->topic)) {
+        if (t < 0 || !ml_cslice_eq(topics[t].name, x->topic)) {
             t++;
-            topics[t].name = str_slice(x->topic);
+            topics[t].name = ml_cslice(x->topic);
             topics[t].partitions = &parts[k];
         }
         ml_offset_commit_request_partition_init(&parts[k]);
@@ -265,9 +243,9 @@ static int offset_commit(moonlog_consumer *c, const moonlog_topic_partition_offs
     }
     ml_offset_commit_request req;
     ml_offset_commit_request_init(&req);
-    req.group_id = str_slice(c->conf.group_id);
+    req.group_id = ml_cslice(c->conf.group_id);
     req.generation_id = c->generation;
-    req.member_id = str_slice(c->member_id);
+    req.member_id = ml_cslice(c->member_id);
     req.group_instance_id = instance_slice(c);
     req.topics = topics;
     req.n_topics = nt;
@@ -278,25 +256,17 @@ static int offset_commit(moonlog_consumer *c, const moonlog_topic_partition_offs
     free(order);
     free(parts);
     free(topics);
-    uint8_t *frame;
-    const uint8_t *resp;
-    size_t len;
-    int rc = ml_cnode_request(c, co, ML_API_OFFSET_COMMIT_KEY, v, v >= ML_API_OFFSET_COMMIT_FLEX, &body, &frame, &resp,
-                              &len);
+    ml_cresp resp;
+    int rc = ml_cnode_call(c, co, ML_API_OFFSET_COMMIT_KEY, v, ML_API_OFFSET_COMMIT_FLEX, &body, &resp);
     ml_writer_free(&body);
     if (rc != 0) return MOONLOG_ERR_NETWORK;
-    ml_arena a;
-    ml_arena_init(&a, 4096);
-    ml_reader r;
-    ml_reader_init(&r, resp, len);
     ml_offset_commit_response m;
     code = 0;
-    if (ml_offset_commit_response_decode(&r, v, &a, &m) != 0) code = ML_KERR_CORRUPT_MESSAGE;
+    if (ml_offset_commit_response_decode(&resp.r, v, &resp.arena, &m) != 0) code = ML_KERR_CORRUPT_MESSAGE;
     for (int32_t i = 0; code == 0 && i < m.n_topics; i++)
         for (int32_t j = 0; j < m.topics[i].n_partitions; j++)
             if (m.topics[i].partitions[j].error_code != 0 && !code) code = m.topics[i].partitions[j].error_code;
-    ml_arena_free(&a);
-    free(frame);
+    ml_cresp_free(&resp);
     return code;
 }
 
@@ -412,21 +382,13 @@ static void membership_error(moonlog_consumer *c, int code, const char *step) {
     pthread_mutex_unlock(&c->mu);
 }
 
-/* One request to the coordinator; 0 with the response decoded by `decode` into `m`. */
-typedef int (*ml_decode_fn)(ml_reader *r, int16_t version, ml_arena *a, void *out);
-
-static int coord_call(moonlog_consumer *c, int16_t key, int16_t v, int flex, ml_writer *body, ml_arena *a,
-                      ml_decode_fn decode, void *m, uint8_t **frame) {
+/* One request to the coordinator: 0 with its response in *resp, or a code; free *resp either way. */
+static int coord_call(moonlog_consumer *c, int16_t key, int16_t v, int16_t flex, ml_writer *body, ml_cresp *resp) {
+    memset(resp, 0, sizeof *resp);
     int code;
     ml_cnode *co = coordinator(c, &code);
     if (!co) return code;
-    const uint8_t *resp;
-    size_t len;
-    if (ml_cnode_request(c, co, key, v, flex, body, frame, &resp, &len) != 0) return MOONLOG_ERR_NETWORK;
-    ml_reader r;
-    ml_reader_init(&r, resp, len);
-    if (decode(&r, v, a, m) != 0) return ML_KERR_CORRUPT_MESSAGE;
-    return 0;
+    return ml_cnode_call(c, co, key, v, flex, body, resp) == 0 ? 0 : MOONLOG_ERR_NETWORK;
 }
 
 /* Eager rebalance: commit (auto commit) and give up every partition before rejoining. */
@@ -455,11 +417,11 @@ static int sync_group(moonlog_consumer *c, ml_slice protocol, ml_sync_group_requ
     ml_cnode *co = c->coord;
     ml_sync_group_request req;
     ml_sync_group_request_init(&req);
-    req.group_id = str_slice(c->conf.group_id);
+    req.group_id = ml_cslice(c->conf.group_id);
     req.generation_id = c->generation;
-    req.member_id = str_slice(c->member_id);
+    req.member_id = ml_cslice(c->member_id);
     req.group_instance_id = instance_slice(c);
-    req.protocol_type = str_slice("consumer");
+    req.protocol_type = ml_cslice("consumer");
     req.protocol_name = protocol;
     req.assignments = as;
     req.n_assignments = n;
@@ -467,21 +429,40 @@ static int sync_group(moonlog_consumer *c, ml_slice protocol, ml_sync_group_requ
     ml_writer_init(&body, 256);
     int16_t v = co->v_sync_group;
     ml_sync_group_request_encode(&body, v, &req);
-    ml_arena a;
-    ml_arena_init(&a, 4096);
+    ml_cresp resp;
     ml_sync_group_response m;
-    uint8_t *frame = NULL;
-    int code = coord_call(c, ML_API_SYNC_GROUP_KEY, v, v >= ML_API_SYNC_GROUP_FLEX, &body, &a,
-                          (ml_decode_fn)ml_sync_group_response_decode, &m, &frame);
+    int code = coord_call(c, ML_API_SYNC_GROUP_KEY, v, ML_API_SYNC_GROUP_FLEX, &body, &resp);
     ml_writer_free(&body);
+    if (code == 0 && ml_sync_group_response_decode(&resp.r, v, &resp.arena, &m) != 0) code = ML_KERR_CORRUPT_MESSAGE;
     if (code == 0 && m.error_code != 0) code = m.error_code;
     if (code == 0 &&
         ml_assignment_decode(m.assignment.ptr, m.assignment.len > 0 ? (size_t)m.assignment.len : 0, tps, ntps,
                              &user_data) != 0)
         code = ML_KERR_INCONSISTENT_GROUP_PROTOCOL;
     if (code == 0) ml_assignors_received(c, protocol, m.assignment.ptr, m.assignment.len, c->generation);
-    ml_arena_free(&a);
-    free(frame);
+    ml_cresp_free(&resp);
+    return code;
+}
+
+/* One JoinGroup at version v: 0 with *m decoded (into *resp), or a code. */
+static int join_call(moonlog_consumer *c, int16_t v, ml_join_group_request_protocol *protos, int n_protos,
+                     ml_join_group_response *m, ml_cresp *resp) {
+    ml_join_group_request req;
+    ml_join_group_request_init(&req);
+    req.group_id = ml_cslice(c->conf.group_id);
+    req.session_timeout_ms = (int32_t)c->conf.session_timeout_ms;
+    req.rebalance_timeout_ms = (int32_t)c->conf.max_poll_interval_ms;
+    req.member_id = ml_cslice(c->member_id);
+    req.group_instance_id = instance_slice(c);
+    req.protocol_type = ml_cslice("consumer");
+    req.protocols = protos;
+    req.n_protocols = n_protos;
+    ml_writer body;
+    ml_writer_init(&body, 256);
+    ml_join_group_request_encode(&body, v, &req);
+    int code = coord_call(c, ML_API_JOIN_GROUP_KEY, v, ML_API_JOIN_GROUP_FLEX, &body, resp);
+    ml_writer_free(&body);
+    if (code == 0 && ml_join_group_response_decode(&resp->r, v, &resp->arena, m) != 0) code = ML_KERR_CORRUPT_MESSAGE;
     return code;
 }
 
@@ -515,30 +496,11 @@ static void join_group(moonlog_consumer *c) {
         ml_assignors_protocols_free(protos, n_protos);
         return membership_error(c, MOONLOG_ERR_ASSIGNOR, "JoinGroup (no assignor's subscription)");
     }
-    ml_arena a;
-    ml_arena_init(&a, 8192);
+    ml_cresp resp = {0};
     ml_join_group_response m;
-    uint8_t *frame = NULL;
     for (int attempt = 0; attempt < 2; attempt++) { /* v4+: the first answer may be MEMBER_ID_REQUIRED */
-        ml_join_group_request req;
-        ml_join_group_request_init(&req);
-        req.group_id = str_slice(c->conf.group_id);
-        req.session_timeout_ms = (int32_t)c->conf.session_timeout_ms;
-        req.rebalance_timeout_ms = (int32_t)c->conf.max_poll_interval_ms;
-        req.member_id = str_slice(c->member_id);
-        req.group_instance_id = instance_slice(c);
-        req.protocol_type = str_slice("consumer");
-        req.protocols = protos;
-        req.n_protocols = n_protos;
-        ml_writer body;
-        ml_writer_init(&body, 256);
-        int16_t v = co->v_join_group;
-        ml_join_group_request_encode(&body, v, &req);
-        free(frame);
-        frame = NULL;
-        code = coord_call(c, ML_API_JOIN_GROUP_KEY, v, v >= ML_API_JOIN_GROUP_FLEX, &body, &a,
-                          (ml_decode_fn)ml_join_group_response_decode, &m, &frame);
-        ml_writer_free(&body);
+        ml_cresp_free(&resp);
+        code = join_call(c, co->v_join_group, protos, n_protos, &m, &resp);
         if (code == 0 && m.error_code == ML_KERR_MEMBER_ID_REQUIRED) {
             set_member_id(c, m.member_id);
             continue;
@@ -548,8 +510,7 @@ static void join_group(moonlog_consumer *c) {
     if (code == 0) code = m.error_code;
     if (code != 0) {
         ml_assignors_protocols_free(protos, n_protos);
-        ml_arena_free(&a);
-        free(frame);
+        ml_cresp_free(&resp);
         return membership_error(c, code, "JoinGroup");
     }
     set_member_id(c, m.member_id);
@@ -567,8 +528,7 @@ static void join_group(moonlog_consumer *c) {
     if (code == 0) code = sync_group(c, m.protocol_name, as, nas, &tps, &ntps);
     ml_assignors_assignments_free(as, as ? nas : 0);
     ml_assignors_protocols_free(protos, n_protos);
-    ml_arena_free(&a);
-    free(frame);
+    ml_cresp_free(&resp);
     if (code != 0) return membership_error(c, code, leader && !as ? "the assignment" : "SyncGroup");
     pthread_mutex_lock(&c->mu);
     ml_consumer_set_assignment(c, tps, ntps, ML_RESET_COMMITTED);
@@ -587,24 +547,21 @@ static void heartbeat(moonlog_consumer *c) {
     if (!co) return membership_error(c, MOONLOG_ERR_NETWORK, "Heartbeat");
     ml_heartbeat_request req;
     ml_heartbeat_request_init(&req);
-    req.group_id = str_slice(c->conf.group_id);
+    req.group_id = ml_cslice(c->conf.group_id);
     req.generation_id = c->generation;
-    req.member_id = str_slice(c->member_id);
+    req.member_id = ml_cslice(c->member_id);
     req.group_instance_id = instance_slice(c);
     ml_writer body;
     ml_writer_init(&body, 128);
     int16_t v = co->v_heartbeat;
     ml_heartbeat_request_encode(&body, v, &req);
-    ml_arena a;
-    ml_arena_init(&a, 1024);
+    ml_cresp resp;
     ml_heartbeat_response m;
-    uint8_t *frame = NULL;
-    int code = coord_call(c, ML_API_HEARTBEAT_KEY, v, v >= ML_API_HEARTBEAT_FLEX, &body, &a,
-                          (ml_decode_fn)ml_heartbeat_response_decode, &m, &frame);
+    int code = coord_call(c, ML_API_HEARTBEAT_KEY, v, ML_API_HEARTBEAT_FLEX, &body, &resp);
     ml_writer_free(&body);
+    if (code == 0 && ml_heartbeat_response_decode(&resp.r, v, &resp.arena, &m) != 0) code = ML_KERR_CORRUPT_MESSAGE;
     if (code == 0) code = m.error_code;
-    ml_arena_free(&a);
-    free(frame);
+    ml_cresp_free(&resp);
     c->next_heartbeat_ms = ml_mono_ms() + c->conf.heartbeat_interval_ms;
     if (code != 0) membership_error(c, code, "Heartbeat");
 }
@@ -619,28 +576,25 @@ void ml_group_leave(moonlog_consumer *c) {
     }
     if (!c->conf.group_id || c->generation < 0 || !c->coord || ml_cnode_connect(c, c->coord) != 0) return;
     ml_cnode *co = c->coord;
-    ml_member_identity me = {str_slice(c->member_id), {NULL, -1}};
+    ml_member_identity me = {ml_cslice(c->member_id), {NULL, -1}};
     ml_leave_group_request req;
     ml_leave_group_request_init(&req);
-    req.group_id = str_slice(c->conf.group_id);
-    req.member_id = str_slice(c->member_id);
+    req.group_id = ml_cslice(c->conf.group_id);
+    req.member_id = ml_cslice(c->member_id);
     req.members = &me;
     req.n_members = 1;
     ml_writer body;
     ml_writer_init(&body, 128);
     int16_t v = co->v_leave_group;
     ml_leave_group_request_encode(&body, v, &req);
-    ml_arena a;
-    ml_arena_init(&a, 1024);
+    ml_cresp resp;
     ml_leave_group_response m;
-    uint8_t *frame = NULL;
-    int code = coord_call(c, ML_API_LEAVE_GROUP_KEY, v, v >= ML_API_LEAVE_GROUP_FLEX, &body, &a,
-                          (ml_decode_fn)ml_leave_group_response_decode, &m, &frame);
+    int code = coord_call(c, ML_API_LEAVE_GROUP_KEY, v, ML_API_LEAVE_GROUP_FLEX, &body, &resp);
     ml_writer_free(&body);
+    if (code == 0 && ml_leave_group_response_decode(&resp.r, v, &resp.arena, &m) != 0) code = ML_KERR_CORRUPT_MESSAGE;
     if (code == 0 && m.error_code != 0) code = m.error_code;
     if (code != 0) ml_debug("consumer: LeaveGroup %s: %s", c->conf.group_id, moonlog_err_name(code));
-    ml_arena_free(&a);
-    free(frame);
+    ml_cresp_free(&resp);
     c->generation = -1;
 }
 

@@ -12,7 +12,6 @@
 #include "client/client_error.h"
 #include "client/consumer_assignor.h"
 #include "client/consumer_int.h"
-#include "common/arena.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "proto/metadata.h"
@@ -68,36 +67,18 @@ static int all_topics(moonlog_consumer *c, char ***out, int *n_out) {
     for (int i = 0; i < c->n_nodes && !nd; i++)
         if (ml_cnode_connect(c, &c->nodes[i]) == 0) nd = &c->nodes[i];
     if (!nd) return -1;
-    ml_metadata_request req;
-    ml_metadata_request_init(&req);
-    int16_t v = nd->v_metadata;
-    req.n_topics = v >= 1 ? -1 : 0; /* all topics */
-    req.allow_auto_topic_creation = 0;
-    ml_writer body;
-    ml_writer_init(&body, 64);
-    ml_metadata_request_encode(&body, v, &req);
-    uint8_t *frame;
-    const uint8_t *resp;
-    size_t len;
-    int rc = ml_cnode_request(c, nd, ML_API_METADATA_KEY, v, v >= ML_API_METADATA_FLEX, &body, &frame, &resp, &len);
-    ml_writer_free(&body);
-    if (rc != 0) return -1;
-    ml_arena a;
-    ml_arena_init(&a, 16384);
-    ml_reader r;
-    ml_reader_init(&r, resp, len);
     ml_metadata_response m;
-    rc = ml_metadata_response_decode(&r, v, &a, &m) == 0 ? 0 : -1;
-    char **names = rc == 0 ? calloc((size_t)m.n_topics + 1, sizeof *names) : NULL;
+    ml_cresp resp;
+    if (ml_cnode_metadata(c, nd, NULL, -1, &m, &resp) != 0) return -1;
+    char **names = calloc((size_t)m.n_topics + 1, sizeof *names);
     int n = 0;
     for (int32_t i = 0; names && i < m.n_topics; i++) {
         ml_metadata_response_topic *t = &m.topics[i];
         if (t->error_code != 0 || t->is_internal || t->name.len <= 0) continue;
-        if (t->name.len == 18 && memcmp(t->name.ptr, "__consumer_offsets", 18) == 0) continue;
+        if (ml_cslice_eq(t->name, "__consumer_offsets")) continue;
         if ((names[n] = strndup((const char *)t->name.ptr, (size_t)t->name.len))) n++;
     }
-    ml_arena_free(&a);
-    free(frame);
+    ml_cresp_free(&resp);
     if (!names) return -1;
     qsort(names, (size_t)n, sizeof *names, cmp_str);
     *out = names;
