@@ -92,6 +92,12 @@ ml_cnode *ml_cnode_find(moonlog_consumer *c, int32_t id) {
     return NULL;
 }
 
+ml_cnode *ml_cnode_first(moonlog_consumer *c) {
+    for (int i = 0; i < c->n_nodes; i++)
+        if (ml_cnode_connect(c, &c->nodes[i]) == 0) return &c->nodes[i];
+    return NULL;
+}
+
 void ml_cnode_close(ml_cnode *n) {
     if (n->fd >= 0) close(n->fd);
     n->fd = -1;

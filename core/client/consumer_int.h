@@ -177,6 +177,8 @@ ml_cnode *ml_cnode_add(moonlog_consumer *c, int32_t id, const char *host, size_t
 /* Connects (and negotiates versions) when not connected; 0 or -1. */
 int ml_cnode_connect(moonlog_consumer *c, ml_cnode *n);
 void ml_cnode_close(ml_cnode *n);
+/* The first node that connects, in their order (bootstrap ones first); NULL when none does. */
+ml_cnode *ml_cnode_first(moonlog_consumer *c);
 /* Sends one request and reads its response. On 0, *frame is the malloc'ed response frame (free
  * it) and *resp, *resp_len the body after the response header. -1 closes the connection. */
 int ml_cnode_request(moonlog_consumer *c, ml_cnode *n, int16_t api_key, int16_t version, int flexible,

@@ -579,6 +579,22 @@ static int leaders_with_work(moonlog_consumer *c, int resets, int32_t *out, int 
     return n;
 }
 
+/* The resets (resets = 1) or fetches due at `leader`; a leader that does not answer loses its
+ * partitions' leadership until the next Metadata. */
+static void work_at(moonlog_consumer *c, int32_t leader, int resets) {
+    ml_cnode *n = node_for(c, leader);
+    pthread_mutex_lock(&c->mu);
+    ml_want *w;
+    int nw = n ? collect(c, leader, resets, &w) : 0;
+    if (!n)
+        for (ml_ctp *tp = c->tps; tp; tp = tp->next)
+            if (tp->leader == leader) leader_lost(c, tp);
+    pthread_mutex_unlock(&c->mu);
+    if (nw > 0 && resets) resolve_resets(c, n, w, nw);
+    else if (nw > 0) fetch(c, n, w, nw);
+    if (n) wants_free(w, nw);
+}
+
 static void *io_main(void *arg) {
     moonlog_consumer *c = arg;
     for (;;) {
@@ -616,30 +632,8 @@ static void *io_main(void *arg) {
             struct timespec d = {0, 10 * 1000000};
             nanosleep(&d, NULL);
         }
-        for (int i = 0; i < nr; i++) {
-            ml_cnode *n = node_for(c, reset_leaders[i]);
-            pthread_mutex_lock(&c->mu);
-            ml_want *w;
-            int nw = n ? collect(c, reset_leaders[i], 1, &w) : 0;
-            if (!n)
-                for (ml_ctp *tp = c->tps; tp; tp = tp->next)
-                    if (tp->leader == reset_leaders[i]) leader_lost(c, tp);
-            pthread_mutex_unlock(&c->mu);
-            if (nw > 0) resolve_resets(c, n, w, nw);
-            if (n) wants_free(w, nw);
-        }
-        for (int i = 0; i < nf; i++) {
-            ml_cnode *n = node_for(c, fetch_leaders[i]);
-            pthread_mutex_lock(&c->mu);
-            ml_want *w;
-            int nw = n ? collect(c, fetch_leaders[i], 0, &w) : 0;
-            if (!n)
-                for (ml_ctp *tp = c->tps; tp; tp = tp->next)
-                    if (tp->leader == fetch_leaders[i]) leader_lost(c, tp);
-            pthread_mutex_unlock(&c->mu);
-            if (nw > 0) fetch(c, n, w, nw);
-            if (n) wants_free(w, nw);
-        }
+        for (int i = 0; i < nr; i++) work_at(c, reset_leaders[i], 1);
+        for (int i = 0; i < nf; i++) work_at(c, fetch_leaders[i], 0);
     }
     return NULL;
 }

@@ -92,9 +92,7 @@ static ml_cnode *coordinator(moonlog_consumer *c, int *code) {
     *code = MOONLOG_ERR_NETWORK;
     if (c->coord && ml_cnode_connect(c, c->coord) == 0) return c->coord;
     coordinator_lost(c);
-    ml_cnode *n = NULL;
-    for (int i = 0; i < c->n_nodes && !n; i++)
-        if (ml_cnode_connect(c, &c->nodes[i]) == 0) n = &c->nodes[i];
+    ml_cnode *n = ml_cnode_first(c);
     if (!n) return NULL;
     if (n->v_find_coordinator < 0 || n->v_offset_commit < 0 || n->v_offset_fetch < 0) {
         *code = ML_KERR_UNSUPPORTED_VERSION;

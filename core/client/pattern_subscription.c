@@ -63,9 +63,7 @@ static int same_topics(char **a, int na, char **b, int nb) {
 
 /* The names of every topic (not internal) in the cluster, sorted; 0 or -1. */
 static int all_topics(moonlog_consumer *c, char ***out, int *n_out) {
-    ml_cnode *nd = NULL;
-    for (int i = 0; i < c->n_nodes && !nd; i++)
-        if (ml_cnode_connect(c, &c->nodes[i]) == 0) nd = &c->nodes[i];
+    ml_cnode *nd = ml_cnode_first(c);
     if (!nd) return -1;
     ml_metadata_response m;
     ml_cresp resp;
