@@ -103,18 +103,19 @@ static ml_batch *batch_new(moonlog_producer *p, ml_tp *tp, int64_t now_ms, int64
     return b;
 }
 
-int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
-                  int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
-                  int *new_batch, int *now_full) {
+/* The partition's open batch with room for one more record of mem bytes (opened if need be), or
+ * NULL when out of memory; *closed when the open one had no room left (it is full now). */
+static inline ml_batch *batch_for(moonlog_producer *p, ml_tp *tp, const ml_prec *prec, size_t mem, int *new_batch,
+                                  int *closed) {
     ml_batch *b = tp->tail;
     size_t limit = (size_t)p->conf.batch_size;
     *new_batch = 0;
-    int closed = 0; /* the open batch had no room left for this record: it is full now */
+    *closed = 0;
     if (!b || b->full || b->wire || (b->count > 0 && b->recs.len - ML_RB_HEADER_SIZE + mem > limit)) {
-        closed = b && !b->full && !b->wire;
+        *closed = b && !b->full && !b->wire;
         if (b) b->full = 1;
         b = batch_new(p, tp, ml_mono_ms(), prec->timestamp); /* the clock only when a batch opens */
-        if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
+        if (!b) return NULL;
         if (tp->tail) tp->tail->next = b;
         else tp->head = b;
         tp->tail = b;
@@ -123,19 +124,88 @@ int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_l
     if (b->count == b->cap) {
         int32_t cap = b->cap ? b->cap * 2 : 16;
         ml_prec *n = realloc(b->precs, (size_t)cap * sizeof *n);
-        if (!n) return MOONLOG_ERR_BUFFER_EXHAUSTED;
+        if (!n) return NULL;
         b->precs = n;
         b->cap = cap;
     }
-    encode_record(&b->recs, prec->timestamp - b->base_ts, b->count, key, key_len, value, value_len, h, n_headers);
+    return b;
+}
+
+/* After the record's bytes went into b. */
+static inline int appended(moonlog_producer *p, ml_tp *tp, ml_batch *b, const ml_prec *prec, size_t mem, int closed,
+                           int *now_full) {
     if (b->recs.err) return MOONLOG_ERR_BUFFER_EXHAUSTED;
     b->precs[b->count++] = *prec;
     if (prec->timestamp > b->max_ts) b->max_ts = prec->timestamp;
     b->mem += mem;
     tp->queued_bytes += (int64_t)mem;
-    if (b->recs.len >= limit) b->full = 1;
+    if (b->recs.len >= (size_t)p->conf.batch_size) b->full = 1;
     *now_full = b->full || closed;
     return 0;
+}
+
+int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
+                  int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
+                  int *new_batch, int *now_full) {
+    int closed;
+    ml_batch *b = batch_for(p, tp, prec, mem, new_batch, &closed);
+    if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
+    encode_record(&b->recs, prec->timestamp - b->base_ts, b->count, key, key_len, value, value_len, h, n_headers);
+    return appended(p, tp, b, prec, mem, closed, now_full);
+}
+
+static inline uint8_t *put_varint(uint8_t *d, int32_t v) {
+    uint32_t u = ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
+    while (u >= 0x80) {
+        *d++ = (uint8_t)(u | 0x80);
+        u >>= 7;
+    }
+    *d++ = (uint8_t)u;
+    return d;
+}
+
+static inline uint8_t *put_bytes(uint8_t *d, const void *p, int32_t len) {
+    if (!p) len = -1;
+    d = put_varint(d, len);
+    if (len > 0) memcpy(d, p, (size_t)len);
+    return d + (len > 0 ? len : 0);
+}
+
+size_t ml_acc_encode_tail(uint8_t *d, const void *key, int32_t key_len, const void *value, int32_t value_len,
+                          const moonlog_header *h, int32_t n_headers) {
+    uint8_t *start = d;
+    d = put_bytes(d, key, key_len);
+    d = put_bytes(d, value, value_len);
+    d = put_varint(d, n_headers);
+    for (int32_t i = 0; i < n_headers; i++) {
+        d = put_bytes(d, h[i].key, (int32_t)strlen(h[i].key));
+        d = put_bytes(d, h[i].value, h[i].value_len);
+    }
+    return (size_t)(d - start);
+}
+
+int ml_acc_append_tail(moonlog_producer *p, ml_tp *tp, const uint8_t *tail, size_t tail_len, const ml_prec *prec,
+                       size_t mem, int *new_batch, int *now_full) {
+    int closed;
+    ml_batch *b = batch_for(p, tp, prec, mem, new_batch, &closed);
+    if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
+    int64_t ts_delta = prec->timestamp - b->base_ts;
+    size_t body = 1 + (size_t)ml_varlong_size(ts_delta) + (size_t)ml_varlong_size(b->count) + tail_len;
+    ml_writer *w = &b->recs;
+    if (ml_writer_reserve(w, 5 + body)) { /* one check for the whole record */
+        uint8_t *d = put_varint(w->data + w->len, (int32_t)body);
+        *d++ = 0; /* attributes */
+        uint64_t u = ((uint64_t)ts_delta << 1) ^ (uint64_t)(ts_delta >> 63);
+        while (u >= 0x80) {
+            *d++ = (uint8_t)(u | 0x80);
+            u >>= 7;
+        }
+        *d++ = (uint8_t)u;
+        d = put_varint(d, b->count);
+        memcpy(d, tail, tail_len);
+        w->len = (size_t)(d + tail_len - w->data);
+    }
+    return appended(p, tp, b, prec, mem, closed, now_full);
 }
 
 static void fill_header(const ml_batch *b, uint8_t *d, size_t len, int codec) {

@@ -168,6 +168,16 @@ size_t ml_acc_record_size(const void *key, int32_t key_len, const void *value, i
 int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
                   int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
                   int *new_batch, int *now_full);
+/* A record's encoding from its key on (key, value, header count, headers): what does not depend
+ * on its batch, so that a staged record is encoded once (no lock needed) and its batch takes the
+ * bytes as they are. Writes at most ML_ACC_TAIL_MAX(...) bytes at d; returns how many it wrote. */
+#define ML_ACC_TAIL_MAX(key_bytes, value_bytes) ((size_t)(key_bytes) + (size_t)(value_bytes) + 15)
+#define ML_ACC_TAIL_HEADER_MAX(key_bytes, value_bytes) ((size_t)(key_bytes) + (size_t)(value_bytes) + 10)
+size_t ml_acc_encode_tail(uint8_t *d, const void *key, int32_t key_len, const void *value, int32_t value_len,
+                          const moonlog_header *h, int32_t n_headers);
+/* ml_acc_append for a record encoded by ml_acc_encode_tail. */
+int ml_acc_append_tail(moonlog_producer *p, ml_tp *tp, const uint8_t *tail, size_t tail_len, const ml_prec *prec,
+                       size_t mem, int *new_batch, int *now_full);
 /* Builds the wire form of a batch (once); no lock needed (the batch is the I/O thread's). */
 int ml_acc_build(moonlog_producer *p, ml_batch *b, moonlog_error *err);
 void ml_acc_batch_free(ml_batch *b);

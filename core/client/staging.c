@@ -1,9 +1,13 @@
-/* Staging: with a partitioner plugin, send() does not call the plugin for each record. It copies
+/* Staging: with a partitioner plugin, send() does not call the plugin for each record. It encodes
  * the serialized record into the calling thread's staging list (counted in buffer.memory and
- * pending at once), and the list is partitioned with ONE call into the plugin host, a Lua
- * trampoline looping over FFI views of the records (core/lua/plugin.c), then appended to the
- * accumulator under one hold of p->mu. A C->Lua crossing with the record filled in costs
- * ~120-150 ns here, about a third of a whole send: once per list it is a few ns per record.
+ * pending at once) in its batch form from the key on (ml_acc_encode_tail), writes its view, and
+ * the list is partitioned with ONE call into the plugin host, a Lua trampoline looping over FFI
+ * views of the records (core/lua/plugin.c; a view's key points into the encoded bytes), then
+ * appended to the accumulator under one hold of p->mu: each record's batch takes the encoded
+ * bytes behind its few batch-relative fields (ml_acc_append_tail), so a staged record is encoded
+ * once and copied once more, where the built-in path encodes it once into its batch. A C->Lua
+ * crossing with the record filled in costs ~120-150 ns here, about a third of a whole send: once
+ * per list it is a few ns per record.
  *
  * A list is partitioned when it holds ML_STAGE_MAX records; on a synchronous send; before a
  * record with an explicit partition from the same thread (its order behind the staged ones);
@@ -33,14 +37,18 @@ typedef struct ml_staged {
     ml_prec prec;
     ml_topic *topic;
     size_t mem;
-    size_t off; /* key, value, then per header: int32 value length, key + NUL, value */
-    int32_t key_len, value_len, n_headers; /* -1 = null */
-    int32_t partitions;                    /* the topic's count when the list was taken */
+    size_t off;      /* the record encoded from its key on (ml_acc_encode_tail), then with headers
+                      * their plain form for the views: per header int32 value length, key + NUL, value */
+    size_t tail_len;
 } ml_staged;
 
+/* A list: the records' own fields, and their views for the trampoline written as they are staged
+ * (only the pointers into bytes, which may move while the list grows, wait for the drain). */
 typedef struct ml_stage_buf {
     ml_staged *recs;
-    int n, cap;
+    ml_plugin_view *views;
+    int n, cap, cap_views;
+    int32_t n_headers; /* of all the records */
     uint8_t *bytes;
     size_t len, cap_bytes;
 } ml_stage_buf;
@@ -55,8 +63,6 @@ struct ml_stage {
     atomic_int draining; /* a drain holds records taken out of live and not appended yet */
     /* drain_mu */
     ml_stage_buf work;
-    ml_plugin_view *views;
-    int cap_views;
     moonlog_error *errs;
     int cap_errs;
     moonlog_header *hdrs;
@@ -90,7 +96,11 @@ static ml_stage *find_stage(moonlog_producer *p, int create) {
     return s;
 }
 
-ml_stage *ml_stage_get(moonlog_producer *p) { return find_stage(p, 1); }
+ml_stage *ml_stage_get(moonlog_producer *p) {
+    /* the look at the cache first, without find_stage's frame: this runs for every record */
+    if (cached.producer == p->id && cached.stage) return cached.stage;
+    return find_stage(p, 1);
+}
 
 static int grow(void **ptr, int *cap, int need, size_t elem) {
     if (need <= *cap) return 0;
@@ -114,37 +124,52 @@ static int reserve_bytes(ml_stage_buf *b, size_t more) {
     return 0;
 }
 
-static void put(ml_stage_buf *b, const void *p, size_t n) {
-    if (n) memcpy(b->bytes + b->len, p, n);
-    b->len += n;
-}
-
 int ml_stage_push(moonlog_producer *p, ml_stage *s, ml_topic *t, const ml_prec *prec, size_t mem, const void *key,
                   int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers,
                   int *first) {
     ml_stage_buf *b = &s->live;
     if (!key) key_len = -1;
     if (!value) value_len = -1;
-    size_t need = (size_t)(key_len > 0 ? key_len : 0) + (size_t)(value_len > 0 ? value_len : 0);
-    for (int32_t i = 0; i < n_headers; i++)
-        need += sizeof(int32_t) + strlen(h[i].key) + 1 + (size_t)(h[i].value && h[i].value_len > 0 ? h[i].value_len : 0);
-    if (grow((void **)&b->recs, &b->cap, b->n + 1, sizeof *b->recs) != 0 || reserve_bytes(b, need) != 0)
+    /* room for the encoded record (varints at their longest), and the headers' plain form */
+    size_t need = ML_ACC_TAIL_MAX(key_len > 0 ? key_len : 0, value_len > 0 ? value_len : 0);
+    for (int32_t i = 0; i < n_headers; i++) {
+        size_t kn = strlen(h[i].key), vn = (size_t)(h[i].value && h[i].value_len > 0 ? h[i].value_len : 0);
+        need += ML_ACC_TAIL_HEADER_MAX(kn, vn) + sizeof(int32_t) + kn + 1 + vn;
+    }
+    if (b->n == b->cap && (grow((void **)&b->recs, &b->cap, b->n + 1, sizeof *b->recs) != 0 ||
+                           grow((void **)&b->views, &b->cap_views, b->cap, sizeof *b->views) != 0))
         return MOONLOG_ERR_BUFFER_EXHAUSTED;
+    if (reserve_bytes(b, need) != 0) return MOONLOG_ERR_BUFFER_EXHAUSTED;
     ml_staged *r = &b->recs[b->n];
     r->prec = *prec;
     r->topic = t;
     r->mem = mem;
     r->off = b->len;
-    r->key_len = key_len;
-    r->value_len = value_len;
-    r->n_headers = n_headers;
-    put(b, key, (size_t)(key_len > 0 ? key_len : 0));
-    put(b, value, (size_t)(value_len > 0 ? value_len : 0));
-    for (int32_t i = 0; i < n_headers; i++) {
-        int32_t vl = h[i].value ? (h[i].value_len > 0 ? h[i].value_len : 0) : -1;
-        put(b, &vl, sizeof vl);
-        put(b, h[i].key, strlen(h[i].key) + 1);
-        put(b, h[i].value, (size_t)(vl > 0 ? vl : 0));
+    ml_plugin_view *v = &b->views[b->n];
+    v->topic = t->name;
+    v->key = NULL; /* build_views points it into bytes */
+    v->headers = NULL;
+    v->timestamp = prec->timestamp;
+    v->key_len = key_len;
+    v->value_len = value_len;
+    v->n_headers = n_headers;
+    uint8_t *d = b->bytes + b->len;
+    size_t tail = ml_acc_encode_tail(d, key, key_len, value, value_len, h, n_headers);
+    r->tail_len = tail;
+    b->len += tail;
+    if (n_headers > 0) {
+        b->n_headers += n_headers;
+        d += tail;
+        for (int32_t i = 0; i < n_headers; i++) {
+            int32_t hl = h[i].value ? (h[i].value_len > 0 ? h[i].value_len : 0) : -1;
+            size_t kn = strlen(h[i].key) + 1;
+            memcpy(d, &hl, sizeof hl);
+            memcpy(d + sizeof hl, h[i].key, kn);
+            d += sizeof hl + kn;
+            if (hl > 0) memcpy(d, h[i].value, (size_t)hl);
+            d += hl > 0 ? hl : 0;
+        }
+        b->len = (size_t)(d - b->bytes);
     }
     *first = b->n == 0;
     if (*first) s->first_ms = ml_mono_ms();
@@ -154,30 +179,29 @@ int ml_stage_push(moonlog_producer *p, ml_stage *s, ml_topic *t, const ml_prec *
     return b->n >= ML_STAGE_MAX;
 }
 
-/* Points the views (and the headers array) into the work buffer; -1 when out of memory. */
+/* Where a key of key_len bytes starts in an encoded tail: after its length (a varint). */
+static size_t key_at(int32_t key_len) {
+    uint32_t u = ((uint32_t)key_len << 1) ^ (uint32_t)(key_len >> 31);
+    size_t n = 1;
+    for (; u >= 0x80; u >>= 7) n++;
+    return n;
+}
+
+/* Points the views' keys (and the headers array) into the work buffer; -1 when out of memory. */
 static int build_views(ml_stage *s) {
     ml_stage_buf *w = &s->work;
-    int n_h = 0;
-    for (int i = 0; i < w->n; i++) n_h += w->recs[i].n_headers;
-    if (grow((void **)&s->views, &s->cap_views, w->n, sizeof *s->views) != 0 ||
-        grow((void **)&s->errs, &s->cap_errs, w->n, sizeof *s->errs) != 0 ||
-        grow((void **)&s->hdrs, &s->cap_hdrs, n_h > 0 ? n_h : 1, sizeof *s->hdrs) != 0)
-        return -1;
+    if (grow((void **)&s->errs, &s->cap_errs, w->n, sizeof *s->errs) != 0) return -1;
+    for (int i = 0; i < w->n; i++)
+        if (w->views[i].key_len >= 0) w->views[i].key = w->bytes + w->recs[i].off + key_at(w->views[i].key_len);
+    if (w->n_headers == 0) return 0;
+    if (grow((void **)&s->hdrs, &s->cap_hdrs, w->n_headers, sizeof *s->hdrs) != 0) return -1;
     int hi = 0;
     for (int i = 0; i < w->n; i++) {
-        ml_staged *r = &w->recs[i];
-        const uint8_t *b = w->bytes + r->off;
-        ml_plugin_view *v = &s->views[i];
-        v->topic = r->topic->name;
-        v->key = r->key_len >= 0 ? b : NULL;
-        v->key_len = r->key_len;
-        v->value_len = r->value_len;
-        v->timestamp = r->prec.timestamp;
-        v->partitions = r->partitions;
-        v->n_headers = r->n_headers;
-        v->headers = r->n_headers > 0 ? &s->hdrs[hi] : NULL;
-        b += (r->key_len > 0 ? r->key_len : 0) + (r->value_len > 0 ? r->value_len : 0);
-        for (int32_t k = 0; k < r->n_headers; k++, hi++) {
+        ml_plugin_view *v = &w->views[i];
+        if (v->n_headers <= 0) continue;
+        const uint8_t *b = w->bytes + w->recs[i].off + w->recs[i].tail_len;
+        v->headers = &s->hdrs[hi];
+        for (int32_t k = 0; k < v->n_headers; k++, hi++) {
             int32_t vl;
             memcpy(&vl, b, sizeof vl);
             b += sizeof vl;
@@ -212,50 +236,47 @@ static void fail_locked(moonlog_producer *p, const ml_staged *r, const moonlog_e
 /* drain_mu held, p->mu not: partitions the work list and appends it. */
 static void drain_work(moonlog_producer *p, ml_stage *s) {
     ml_stage_buf *w = &s->work;
+    ml_plugin_view *views = w->views;
     int64_t gen = 0;
     int ok = build_views(s) == 0;
     if (ok) {
         ml_cluster_ops ops;
         ml_producer_cluster_ops(p, &ops);
-        ml_plugin_partition_many(p->partitioner, s->views, w->n, &ops, &gen, s->errs);
+        ml_plugin_partition_many(p->partitioner, views, w->n, &ops, &gen, s->errs);
     }
     int wake = 0, failed = 0, n_full = 0;
     pthread_mutex_lock(&p->mu);
     for (int i = 0; i < w->n; i++) {
         ml_staged *r = &w->recs[i];
+        ml_plugin_view *v = &views[i];
         r->prec.generation = gen;
         moonlog_error e;
-        if (!ok) {
-            ml_error_set(&e, MOONLOG_ERR_PARTITIONER, "out of memory partitioning a record of %s", r->topic->name);
-            fail_locked(p, r, &e);
+        if (!ok || v->status != 0) {
+            if (!ok)
+                ml_error_set(&e, MOONLOG_ERR_PARTITIONER, "out of memory partitioning a record of %s", v->topic);
+            fail_locked(p, r, ok ? &s->errs[i] : &e);
             failed = 1;
             continue;
         }
-        ml_plugin_view *v = &s->views[i];
-        if (v->status != 0) {
-            fail_locked(p, r, &s->errs[i]);
-            failed = 1;
-            continue;
-        }
-        const uint8_t *b = w->bytes + r->off;
-        const void *value = r->value_len >= 0 ? b + (r->key_len > 0 ? r->key_len : 0) : NULL;
         int new_batch = 0, full = 0;
-        int rc = ml_acc_append(p, r->topic->parts[v->partition], v->key, r->key_len, value, r->value_len, v->headers,
-                               r->n_headers, &r->prec, r->mem, &new_batch, &full);
+        int rc = ml_acc_append_tail(p, r->topic->parts[v->partition], w->bytes + r->off, r->tail_len, &r->prec, r->mem,
+                                    &new_batch, &full);
         if (rc != 0) {
-            ml_error_set(&e, rc, "out of memory appending to %s-%d", r->topic->name, v->partition);
+            ml_error_set(&e, rc, "out of memory appending to %s-%d", v->topic, v->partition);
             fail_locked(p, r, &e);
             failed = 1;
             continue;
         }
-        wake |= new_batch || full;
-        v->status = full ? -2 : 0; /* -2: tell on_batch_full below */
-        n_full += full;
+        wake |= new_batch | full;
+        if (full) {
+            v->status = -2; /* tell on_batch_full below */
+            n_full++;
+        }
     }
     pthread_mutex_unlock(&p->mu);
     if (wake || failed) ml_sender_wake(p);
     for (int i = 0; ok && n_full > 0 && i < w->n; i++)
-        if (s->views[i].status == -2) moonlog_plugin_batch_full(p->partitioner, s->views[i].topic, s->views[i].partition);
+        if (views[i].status == -2) moonlog_plugin_batch_full(p->partitioner, views[i].topic, views[i].partition);
 }
 
 /* drain_mu held: takes the live records out (under p->mu) and drains them. */
@@ -266,11 +287,12 @@ static void drain_held(moonlog_producer *p, ml_stage *s) {
     s->live = s->work; /* empty: reuses its memory */
     s->work = t;
     atomic_store(&s->n_live, 0);
-    for (int i = 0; i < s->work.n; i++) s->work.recs[i].partitions = s->work.recs[i].topic->n_partitions;
+    for (int i = 0; i < s->work.n; i++) s->work.views[i].partitions = s->work.recs[i].topic->n_partitions;
     pthread_mutex_unlock(&p->mu);
     if (s->work.n > 0) drain_work(p, s);
     s->work.n = 0;
     s->work.len = 0;
+    s->work.n_headers = 0;
     atomic_store(&s->draining, 0);
 }
 
@@ -338,6 +360,7 @@ void ml_stage_run(moonlog_producer *p, int64_t now, int64_t *next) {
 
 static void buf_free(ml_stage_buf *b) {
     free(b->recs);
+    free(b->views);
     free(b->bytes);
 }
 
@@ -347,7 +370,6 @@ void ml_stage_free_all(moonlog_producer *p) {
         ml_stage *n = s->next;
         buf_free(&s->live);
         buf_free(&s->work);
-        free(s->views);
         free(s->errs);
         free(s->hdrs);
         pthread_mutex_destroy(&s->drain_mu);
