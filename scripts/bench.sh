@@ -8,8 +8,10 @@
 #   - kcat (librdkafka) producing and consuming through the same broker, as a client reference;
 #   - consumer groups (scripts/group_bench.lua): a 10-member rebalance and OffsetCommit throughput;
 #   - the producer: moonlog perf produce beside kcat, and with each shipped Lua partitioner;
-#   - the consumer: moonlog perf consume beside kcat -C (scripts/bench_consume.sh).
-# MOONLOG_BENCH=broker|produce|consume runs that section alone (default: everything).
+#   - the consumer: moonlog perf consume beside kcat -C (scripts/bench_consume.sh);
+#   - the partitioners: instructions per record of the built-in and each Lua partitioner
+#     (callgrind, scripts/bench_callgrind.sh), which this machine's noise cannot blur.
+# MOONLOG_BENCH=broker|produce|consume|partitioners runs that section alone (default: everything).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${MOONLOG_BUILD:-build}
@@ -208,3 +210,4 @@ echo "or lz4) and at least kcat's rate; a Lua partitioner costs <= 5% against th
 fi
 
 if want consume; then source scripts/bench_consume.sh; fi
+if want partitioners; then source scripts/bench_callgrind.sh; fi

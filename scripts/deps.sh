@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential pkg-config luajit libluajit-5.1-dev libevent-dev libzstd-dev zlib1g-dev
-          liblz4-dev libsnappy-dev lua-busted kcat iperf3 procps gzip zstd lz4)
+          liblz4-dev libsnappy-dev lua-busted kcat iperf3 valgrind procps gzip zstd lz4)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
