@@ -1,5 +1,6 @@
 -- `moonlog run script.lua` against a real moonlogd: the three examples/ prototypes produce the
--- expected output topics (and dedup's restart neither loses nor repeats), a running script
+-- expected output topics (and dedup's restart neither loses nor repeats), a pattern
+-- subscription takes a matching topic created after the start, a running script
 -- replaced on disk takes the next records without losing its position (and a broken version is
 -- reported while the old one goes on), plain scripts exit with their status, and a failing
 -- handler exits 1 without committing past the record it failed on.
@@ -384,5 +385,41 @@ return {
     local offs = assert(c:committed { { topic = "hf-in", partition = 0 } })
     assert(c:close())
     assert.are.equal(12, tonumber(offs[1]))
+  end)
+
+  it("pattern: a topic created after the start that matches is consumed, one that does not match is not", function()
+    produce("pt.1", { { "a", "one" } })
+    local path = script("pattern.lua", ([[
+return {
+  config = { ["bootstrap.servers"] = %q, ["group.id"] = "pt", ["auto.offset.reset"] = "earliest",
+             ["metadata.max.age.ms"] = 300, producer = { ["linger.ms"] = 1 } },
+  pattern = "pt[.][0-9]+",
+  on_message = function(msg, ctx)
+    assert(ctx.producer:send { topic = "pt-out", key = msg.key, value = msg.topic .. ":" .. msg.value })
+  end,
+}
+]]):format(b.bootstrap))
+    local p = start(path)
+    consume("pt-out", 1)
+    produce("ptx1", { { "x", "not matching" } })
+    produce("pt.22", { { "b", "two" }, { "c", "three" } })
+    local out = consume("pt-out", 3)
+    stop_clean(p)
+    out = consume("pt-out")
+    local got = {}
+    for _, r in ipairs(out) do got[#got + 1] = r.value end
+    table.sort(got)
+    assert.are.same({ "pt.1:one", "pt.22:three", "pt.22:two" }, got)
+  end)
+
+  it("pattern: refused with a listener table, naming the rebalance.listener rule", function()
+    local path = script("pattern_listener.lua", ([[
+return { config = { ["bootstrap.servers"] = %q, ["group.id"] = "pl" }, pattern = "a.*",
+         listener = { on_partitions_assigned = function() end }, on_message = function() end }
+]]):format(b.bootstrap))
+    local ok, out = process.sh(client.cli .. " run " .. path .. "; echo status=$?")
+    assert.truthy(out:find("pattern_listener.lua: listener is not taken with pattern: a pattern subscription takes no " ..
+      "listener table, only the configuration's rebalance.listener plugin", 1, true), out)
+    assert.truthy(out:find("status=1", 1, true), out)
   end)
 end)
