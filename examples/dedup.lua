@@ -98,7 +98,9 @@ local function append_block(ids, nexts, handled)
   out[#out + 1] = "c\n"
   local block = table.concat(out, "\n")
   local f = assert(io.open(o.store, "ab"))
-  assert(f:setvbuf("full", #block + 1)) -- the whole block in one write(2)
+  -- unbuffered: the whole block in one write(2) (a full buffer of #block bytes is not that:
+  -- glibc ignores the size and writes 4096-byte pieces, which another member's blocks split)
+  assert(f:setvbuf("no"))
   assert(f:write(block))
   assert(f:close())
 end

@@ -132,18 +132,20 @@ describe("moonlog run", function()
     end
   end)
 
-  -- The sum of the store's "n" lines (records handled) and its last offset per partition.
+  -- The sum of the store's "n" lines (records handled), its last offset per partition, its
+  -- number of "k" lines, and its lines of no known form (two writers' blocks mixed up).
   local function store_summary(path)
     local text = process.read_file(path) or ""
-    local handled, ends, ids = 0, {}, 0
+    local handled, ends, ids, bad = 0, {}, 0, {}
     for line in text:gmatch("[^\n]+") do
       local n = line:match("^n (%d+)$")
       local t, p, off = line:match("^o (%S+) (%d+) (%d+)$")
       if n then handled = handled + tonumber(n) end
       if t then ends[t .. "/" .. p] = tonumber(off) end
-      if line:match("^k ") then ids = ids + 1 end
+      if line:match("^k %x*$") then ids = ids + 1
+      elseif not (n or t or line == "c") then bad[#bad + 1] = line end
     end
-    return handled, ends, ids
+    return handled, ends, ids, bad
   end
 
   it("dedup (assign mode): first record of each id forwarded once, across a restart that neither loses nor repeats", function()
@@ -226,7 +228,8 @@ describe("moonlog run", function()
     return recs
   end
   local function check_dedup(store, out_topic, n, ids)
-    local handled, _, stored_ids = store_summary(store)
+    local handled, _, stored_ids, bad = store_summary(store)
+    assert.are.same({}, bad)
     assert.are.equal(n, handled)
     assert.are.equal(ids, stored_ids)
     local out = consume(out_topic, ids)
