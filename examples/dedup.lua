@@ -8,6 +8,13 @@
 --
 -- With group=NAME it subscribes with a rebalance listener and seeks in on_partitions_assigned;
 -- without, it assigns partitions 0..partitions-1 itself and seeks in on_start, before the first poll.
+-- The members of one group share one store file (each block is one O_APPEND write, so blocks of
+-- two members do not interleave): a partition taken over from another member starts at that
+-- member's stored offset, and the ids are read again from the file at each assignment, so the
+-- other member's ids count as seen. An id is forwarded once as long as all its records are in
+-- one partition (keyed records with the default partitioner); two members handling the same id in
+-- two partitions at once could both forward it. The torn-tail cut at start assumes no other
+-- member is writing the file at that moment.
 --
 --   build/moonlog run examples/dedup.lua bootstrap=127.0.0.1:9092 input=orders output=orders-unique \
 --       store=/var/lib/dedup/orders.store [group=dedup | partitions=3]
@@ -59,15 +66,24 @@ local function cut_torn_tail(path)
 end
 
 cut_torn_tail(o.store)
-local seen = load_store(o.store)
+
+-- The ids seen live in ctx.state.seen (kept across reloads), read from the file when missing.
+-- The run's ctx, for the listener (which gets the consumer only): set by on_start, which runs
+-- before the first poll and so before any assignment.
+local run_ctx
 
 -- Re-read at each assignment: the file, not a copy in memory, is what a reloaded version of this
--- script and this listener (registered by the first version) agree on.
+-- script, this listener (registered by the first version) and the other members of the group
+-- agree on.
 local function seek_to_stored(consumer, partitions)
-  local _, offsets = load_store(o.store)
+  local seen, offsets = load_store(o.store)
+  if run_ctx then run_ctx.state.seen = seen end
   for _, tp in ipairs(partitions) do
     local off = offsets[tp.topic .. "\0" .. tp.partition]
     if off then assert(consumer:seek(tp.topic, tp.partition, off)) end
+    if run_ctx then
+      run_ctx.log("assigned %s[%d] at %s", tp.topic, tp.partition, off and tostring(off) or "the committed/reset offset")
+    end
   end
 end
 
@@ -80,8 +96,12 @@ local function append_block(ids, nexts, handled)
     out[#out + 1] = ("o %s %s %s"):format(t, p, tostring(off):gsub("LL$", ""))
   end
   out[#out + 1] = "c\n"
+  local block = table.concat(out, "\n")
   local f = assert(io.open(o.store, "ab"))
-  assert(f:write(table.concat(out, "\n")))
+  -- unbuffered: the whole block in one write(2) (a full buffer of #block bytes is not that:
+  -- glibc ignores the size and writes 4096-byte pieces, which another member's blocks split)
+  assert(f:setvbuf("no"))
+  assert(f:write(block))
   assert(f:close())
 end
 
@@ -89,6 +109,8 @@ local spec = {
   config = { ["bootstrap.servers"] = o.bootstrap, ["auto.offset.reset"] = "earliest",
              ["enable.auto.commit"] = false, producer = { acks = "all", ["linger.ms"] = 5 } },
   on_batch = function(msgs, ctx)
+    if not ctx.state.seen then ctx.state.seen = load_store(o.store) end
+    local seen = ctx.state.seen
     local new, nexts, failed = {}, {}, nil
     for _, m in ipairs(msgs) do
       local id = hex(m.key or m.value or "")
@@ -116,12 +138,16 @@ if o.group ~= "" then
     on_partitions_revoked = function() end,
     on_partitions_lost = function() end,
   }
+  spec.on_start = function(ctx) run_ctx = ctx end
 else
   spec.assign = {}
   for p = 0, assert(tonumber(o.partitions), "partitions must be a number") - 1 do
     spec.assign[#spec.assign + 1] = { topic = o.input, partition = p }
   end
-  spec.on_start = function(ctx) seek_to_stored(ctx.consumer, spec.assign) end
+  spec.on_start = function(ctx)
+    run_ctx = ctx
+    seek_to_stored(ctx.consumer, spec.assign)
+  end
 end
 
 return spec

@@ -35,6 +35,7 @@ static void usage(FILE *f) {
             "    config = { [\"bootstrap.servers\"] = \"h:p\", [\"group.id\"] = \"g\", ...,\n"
             "               producer = { ... } },        -- optional: ctx.producer\n"
             "    topics = { \"t\" },                       -- subscribe (needs group.id), or\n"
+            "    pattern = \"t[.][0-9]+\",                 -- subscribe by POSIX ERE (no listener), or\n"
             "    assign = { { topic = \"t\", partition = 0 } },\n"
             "    listener = { on_partitions_assigned = fn, ... },   -- with topics\n"
             "    on_message = function(msg, ctx) end,    -- or on_batch = function(msgs, ctx)\n"

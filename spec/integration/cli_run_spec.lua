@@ -1,5 +1,7 @@
 -- `moonlog run script.lua` against a real moonlogd: the three examples/ prototypes produce the
--- expected output topics (and dedup's restart neither loses nor repeats), a running script
+-- expected output topics (and dedup's restart neither loses nor repeats, in assign mode and as
+-- group members: restarted, or handing a partition over to another member), a pattern
+-- subscription takes a matching topic created after the start, a running script
 -- replaced on disk takes the next records without losing its position (and a broken version is
 -- reported while the old one goes on), plain scripts exit with their status, and a failing
 -- handler exits 1 without committing past the record it failed on.
@@ -130,18 +132,20 @@ describe("moonlog run", function()
     end
   end)
 
-  -- The sum of the store's "n" lines (records handled) and its last offset per partition.
+  -- The sum of the store's "n" lines (records handled), its last offset per partition, its
+  -- number of "k" lines, and its lines of no known form (two writers' blocks mixed up).
   local function store_summary(path)
     local text = process.read_file(path) or ""
-    local handled, ends, ids = 0, {}, 0
+    local handled, ends, ids, bad = 0, {}, 0, {}
     for line in text:gmatch("[^\n]+") do
       local n = line:match("^n (%d+)$")
       local t, p, off = line:match("^o (%S+) (%d+) (%d+)$")
       if n then handled = handled + tonumber(n) end
       if t then ends[t .. "/" .. p] = tonumber(off) end
-      if line:match("^k ") then ids = ids + 1 end
+      if line:match("^k %x*$") then ids = ids + 1
+      elseif not (n or t or line == "c") then bad[#bad + 1] = line end
     end
-    return handled, ends, ids
+    return handled, ends, ids, bad
   end
 
   it("dedup (assign mode): first record of each id forwarded once, across a restart that neither loses nor repeats", function()
@@ -212,6 +216,115 @@ describe("moonlog run", function()
     for i = 0, IDS - 1 do assert.truthy(seen["id" .. i], "id" .. i .. " never forwarded") end
     -- only the batch in flight at the kill can be forwarded twice (at most max.poll.records)
     assert.is_true(repeats <= 500, repeats .. " repeats (store had " .. before .. " records before the kill)")
+  end)
+
+  -- Dedup as a group member checks the input it handled (the store's "n" sum is every record
+  -- exactly once: no record skipped, none handled again after a restart or a handover) and the
+  -- output (every id exactly once). Records are keyed (the default partitioner): an id lives in
+  -- one partition, which is what dedup needs across members.
+  local function keyed(from, to, ids)
+    local recs = {}
+    for i = from, to do recs[#recs + 1] = { "id" .. (i % ids), "v" .. i } end
+    return recs
+  end
+  local function check_dedup(store, out_topic, n, ids)
+    local handled, _, stored_ids, bad = store_summary(store)
+    assert.are.same({}, bad)
+    assert.are.equal(n, handled)
+    assert.are.equal(ids, stored_ids)
+    local out = consume(out_topic, ids)
+    local seen = {}
+    local function where(r) return ("%s (%s at %s[%d]@%s)"):format(r.key, r.value, out_topic, r.partition, tostring(r.offset)) end
+    for _, r in ipairs(out) do
+      assert.is_nil(seen[r.key], "forwarded twice: " .. (seen[r.key] or "") .. " and " .. where(r))
+      seen[r.key] = where(r)
+    end
+    for i = 0, ids - 1 do assert.truthy(seen["id" .. i], "id" .. i .. " never forwarded") end
+    assert.are.equal(ids, #out)
+  end
+  -- process.wait_for, with the runs' stderr in the error when it times out
+  local function wait_runs(what, runs, fn)
+    local ok, err = pcall(process.wait_for, what, 30, fn, 50)
+    if ok then return end
+    for i, r in ipairs(runs) do err = err .. "\n--- run " .. i .. " stderr:\n" .. stderr_of(r) end
+    error(err, 2)
+  end
+  local function count(text, pat)
+    local k = 0
+    for _ in text:gmatch(pat) do k = k + 1 end
+    return k
+  end
+
+  it("dedup (group mode): stopped and restarted mid-stream, every input record handled and every id forwarded once", function()
+    local store = dir .. "/dedup-group.store"
+    local args = { "bootstrap=" .. b.bootstrap, "input=dg-in", "output=dg-out", "store=" .. store, "group=dg" }
+    local N1, N, IDS = 12000, 16000, 10000
+    produce("dg-in", keyed(1, N1, IDS))
+    local p = start(example("dedup.lua"), args)
+    process.wait_for("dedup to be under way", 30, function() return store_summary(store) >= 1000 end, 5)
+    stop_clean(p)
+    local before, ends = store_summary(store)
+    assert.is_true(before < N1, "stopped too late to prove anything: all " .. N1 .. " records were handled")
+    produce("dg-in", keyed(N1 + 1, N1 + 2000, IDS)) -- while no member runs
+    p = start(example("dedup.lua"), args)
+    wait_runs("the restarted member's assignment", { p }, function()
+      return count(stderr_of(p), "assigned dg%-in%[%d%]") == 2
+    end)
+    -- each partition the first run handled records of starts at its stored offset
+    for part = 0, 1 do
+      local off = ends["dg-in/" .. part]
+      local line = stderr_of(p):match("assigned dg%-in%[" .. part .. "%] at ([^\n]*)")
+      assert.are.equal(off and tostring(off) or "the committed/reset offset", line)
+    end
+    produce("dg-in", keyed(N1 + 2001, N, IDS)) -- while it runs
+    process.wait_for("dedup to handle every record", 60, function() return store_summary(store) >= N end, 100)
+    stop_clean(p)
+    check_dedup(store, "dg-out", N, IDS)
+  end)
+
+  it("dedup (group mode): two members sharing the store, one leaves mid-stream; the other takes its partition at its offset", function()
+    local store = dir .. "/dedup-two.store"
+    local args = { "bootstrap=" .. b.bootstrap, "input=d2-in", "output=d2-out", "store=" .. store, "group=d2" }
+    local N1, N2, N, IDS = 2000, 18000, 22000, 12000
+    produce("d2-in", keyed(1, N1, IDS))
+    local a = start(example("dedup.lua"), args)
+    process.wait_for("member a to handle the first records", 30, function() return store_summary(store) >= N1 end, 50)
+    local bm = start(example("dedup.lua"), args)
+    -- eager rebalance: a gives both partitions up and gets one back, b gets the other
+    wait_runs("the two members' assignment", { a, bm }, function()
+      return count(stderr_of(bm), "assigned d2%-in%[%d%]") == 1 and count(stderr_of(a), "assigned d2%-in%[%d%]") == 3
+    end)
+    local b_part = tonumber(stderr_of(bm):match("assigned d2%-in%[(%d)%]"))
+    -- the stream goes on while b leaves: b stops once the members handled 2000 of these records,
+    -- and the records after that (of b's partition too) are a's
+    local left_at
+    for from = N1 + 1, N2, 1000 do
+      produce("d2-in", keyed(from, from + 999, IDS))
+      if not left_at and store_summary(store) >= N1 + 2000 then
+        stop_clean(bm)
+        left_at = from + 999
+      end
+    end
+    assert.truthy(left_at and left_at < N2, "b did not leave before the stream's end")
+    -- a takes b's partition at the offset b stored
+    wait_runs("member a to take b's partition", { a, bm }, function()
+      return count(stderr_of(a), "assigned d2%-in%[%d%]") == 5
+    end)
+    local took
+    for off in stderr_of(a):gmatch("assigned d2%-in%[" .. b_part .. "%] at ([^\n]*)") do took = off end
+    assert.truthy(tonumber(took), "a took b's partition without b's stored offset: " .. tostring(took))
+    -- a handled records of b's partition that b had not
+    local c = assert(moonlog.consumer { ["bootstrap.servers"] = b.bootstrap })
+    assert(c:assign { { topic = "d2-in", partition = b_part } })
+    assert(c:seek_to_end())
+    local part_end = tonumber(assert(c:position("d2-in", b_part)))
+    assert(c:close())
+    assert.is_true(tonumber(took) < part_end, ("a had nothing of b's partition to handle: b handled all %d records "
+      .. "of d2-in[%d]"):format(part_end, b_part))
+    produce("d2-in", keyed(N2 + 1, N, IDS))
+    process.wait_for("dedup to handle every record", 60, function() return store_summary(store) >= N end, 100)
+    stop_clean(a)
+    check_dedup(store, "d2-out", N, IDS)
   end)
 
   local function script(name, text)
@@ -384,5 +497,41 @@ return {
     local offs = assert(c:committed { { topic = "hf-in", partition = 0 } })
     assert(c:close())
     assert.are.equal(12, tonumber(offs[1]))
+  end)
+
+  it("pattern: a topic created after the start that matches is consumed, one that does not match is not", function()
+    produce("pt.1", { { "a", "one" } })
+    local path = script("pattern.lua", ([[
+return {
+  config = { ["bootstrap.servers"] = %q, ["group.id"] = "pt", ["auto.offset.reset"] = "earliest",
+             ["metadata.max.age.ms"] = 300, producer = { ["linger.ms"] = 1 } },
+  pattern = "pt[.][0-9]+",
+  on_message = function(msg, ctx)
+    assert(ctx.producer:send { topic = "pt-out", key = msg.key, value = msg.topic .. ":" .. msg.value })
+  end,
+}
+]]):format(b.bootstrap))
+    local p = start(path)
+    consume("pt-out", 1)
+    produce("ptx1", { { "x", "not matching" } })
+    produce("pt.22", { { "b", "two" }, { "c", "three" } })
+    local out = consume("pt-out", 3)
+    stop_clean(p)
+    out = consume("pt-out")
+    local got = {}
+    for _, r in ipairs(out) do got[#got + 1] = r.value end
+    table.sort(got)
+    assert.are.same({ "pt.1:one", "pt.22:three", "pt.22:two" }, got)
+  end)
+
+  it("pattern: refused with a listener table, naming the rebalance.listener rule", function()
+    local path = script("pattern_listener.lua", ([[
+return { config = { ["bootstrap.servers"] = %q, ["group.id"] = "pl" }, pattern = "a.*",
+         listener = { on_partitions_assigned = function() end }, on_message = function() end }
+]]):format(b.bootstrap))
+    local ok, out = process.sh(client.cli .. " run " .. path .. "; echo status=$?")
+    assert.truthy(out:find("pattern_listener.lua: listener is not taken with pattern: a pattern subscription takes no " ..
+      "listener table, only the configuration's rebalance.listener plugin", 1, true), out)
+    assert.truthy(out:find("status=1", 1, true), out)
   end)
 end)

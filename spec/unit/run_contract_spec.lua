@@ -15,6 +15,7 @@ describe("moonlog run: the returned table", function()
     assert.truthy(run.validate(base { topics = { "a", "b" }, commit = "batch", on_start = h, on_stop = h }))
     assert.truthy(run.validate(base { assign = { { topic = "a", partition = 0 } } }))
     assert.truthy(run.validate(base { topics = { "a" }, listener = { on_partitions_assigned = h } }))
+    assert.truthy(run.validate(base { pattern = "orders[.][0-9]+", commit = "batch" }))
     assert.truthy(run.validate { config = { producer = { acks = "all" } }, on_batch = h })
   end)
 
@@ -26,9 +27,15 @@ describe("moonlog run: the returned table", function()
     { "a handler that is not a function", base { on_message = "x" }, "on_message must be a function, not a string" },
     { "no config", { on_message = h }, "config must be a table of consumer properties" },
     { "a producer config that is not a table", base { config = { producer = "x" } }, "config.producer must be a table" },
-    { "topics and assign", base { topics = { "a" }, assign = { { topic = "a", partition = 0 } } }, "not both" },
+    { "topics and assign", base { topics = { "a" }, assign = { { topic = "a", partition = 0 } } }, "not more" },
+    { "topics and pattern", base { topics = { "a" }, pattern = "a.*" }, "give one of topics (subscribe), pattern" },
+    { "pattern and assign", base { pattern = "a.*", assign = { { topic = "a", partition = 0 } } }, "not more" },
     { "empty topics", base { topics = {} }, "topics must be a non-empty list of topic names" },
-    { "a topic pattern string", base { topics = "^a.*" }, "topics must be a non-empty list of topic names" },
+    { "a topics string", base { topics = "^a.*" }, "topics must be a non-empty list of topic names (for a pattern, give pattern = \"...\")" },
+    { "an empty pattern", base { pattern = "" }, "pattern must be a non-empty string" },
+    { "a pattern that is not a string", base { pattern = { "a" } }, "pattern must be a non-empty string" },
+    { "a listener with a pattern", base { pattern = "a.*", listener = {} },
+      "listener is not taken with pattern: a pattern subscription takes no listener table, only the configuration's rebalance.listener" },
     { "a bad assign entry", base { assign = { { topic = "a" } } }, "assign must be a non-empty list of { topic" },
     { "a listener without topics", base { listener = {} }, "listener needs topics" },
     { "a bad commit mode", base { commit = "sometimes" }, "commit must be \"batch\"" },

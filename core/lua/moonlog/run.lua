@@ -9,7 +9,7 @@ local moonlog = require "moonlog"
 
 local M = {}
 
-local KNOWN = { config = true, topics = true, assign = true, listener = true, on_message = true, on_batch = true,
+local KNOWN = { config = true, topics = true, pattern = true, assign = true, listener = true, on_message = true, on_batch = true,
                 on_start = true, on_stop = true, commit = true }
 
 local function say(fmt, ...)
@@ -70,15 +70,27 @@ function M.validate(t)
   if t.config.producer ~= nil and type(t.config.producer) ~= "table" then
     return nil, "config.producer must be a table of producer properties"
   end
-  if t.topics ~= nil and t.assign ~= nil then return nil, "give topics (subscribe) or assign, not both" end
+  local n_sources = (t.topics ~= nil and 1 or 0) + (t.pattern ~= nil and 1 or 0) + (t.assign ~= nil and 1 or 0)
+  if n_sources > 1 then return nil, "give one of topics (subscribe), pattern (subscribe by pattern) or assign, not more" end
+  if type(t.topics) == "string" then
+    return nil, "topics must be a non-empty list of topic names (for a pattern, give pattern = \"...\")"
+  end
   if t.topics ~= nil and not is_list_of(t.topics, function(x) return type(x) == "string" end) then
-    return nil, "topics must be a non-empty list of topic names (subscription by pattern is not in the consumer yet)"
+    return nil, "topics must be a non-empty list of topic names"
+  end
+  if t.pattern ~= nil and (type(t.pattern) ~= "string" or t.pattern == "") then
+    return nil, "pattern must be a non-empty string (a POSIX extended regular expression matching whole topic names)"
   end
   if t.assign ~= nil and not is_list_of(t.assign, function(x)
       return type(x) == "table" and type(x.topic) == "string" and type(x.partition) == "number" end) then
     return nil, "assign must be a non-empty list of { topic = name, partition = number }"
   end
   if t.listener ~= nil then
+    if t.pattern ~= nil then
+      -- consumer:subscribe{ pattern = } takes no listener table (the module refuses one)
+      return nil, "listener is not taken with pattern: a pattern subscription takes no listener table, only the "
+        .. "configuration's rebalance.listener plugin (config[\"rebalance.listener\"]); give topics for a listener"
+    end
     if t.topics == nil then return nil, "listener needs topics (it is called on group rebalances)" end
     if type(t.listener) ~= "table" then return nil, "listener must be a table of on_partitions_* functions" end
   end
@@ -148,6 +160,9 @@ function Run:open(spec)
     else
       ok, err = c:subscribe(spec.topics)
     end
+    if not ok then return nil, "subscribe: " .. errtext(err) end
+  elseif spec.pattern then
+    ok, err = c:subscribe { pattern = spec.pattern }
     if not ok then return nil, "subscribe: " .. errtext(err) end
   elseif spec.assign then
     ok, err = c:assign(spec.assign)
