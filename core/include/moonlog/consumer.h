@@ -1,4 +1,4 @@
-/* moonlog consumer: the public C API of libmoonlog's Kafka consumer (first increment: assign mode).
+/* moonlog consumer: the public C API of libmoonlog's Kafka consumer.
  *
  * The model is the Java consumer's. A consumer is created from a configuration written with
  * Kafka's property names; the application assigns itself partitions (moonlog_consumer_assign)
@@ -95,11 +95,6 @@ moonlog_consumer_config *moonlog_consumer_config_new(void);
  *   max.partition.fetch.bytes  >= 0                         1048576
  *   key.deserializer, value.deserializer   NAME | PATH      bytes: a serializer-kind plugin whose
  *                              deserialize (HOOKS.md) turns the record's bytes into its value
- *   plugin.path                dirs separated by ':'        "": where plugins are looked up first
- *   plugin.unsafe              true | false                 false: plugins see the whole Lua library
- *   plugin.timeout.ms          >= 0                         0: longest a plugin call may run
- *   plugin.reload.interval.ms  >= 0                         1000: poll checks the deserializers'
- *                              files this often and installs a valid new version; 0 = never
  *   isolation.level            read_uncommitted             read_uncommitted (read_committed later)
  *   request.timeout.ms         >= 1                         30000
  *   retry.backoff.ms           >= 0                         100
@@ -109,12 +104,17 @@ moonlog_consumer_config *moonlog_consumer_config_new(void);
  *                              JoinGroup, in order (Java's RangeAssignor, RoundRobinAssignor,
  *                              StickyAssignor class names stand for range, roundrobin, sticky;
  *                              cooperative-sticky is refused); loaded at creation with group.id
- *   plugin.path                dirs (':'-separated)         "": where assignors/<name>.lua is looked
- *                              up first (then $MOONLOG_PLUGIN_PATH, then the shipped plugins)
- *   plugin.unsafe              true | false                 false (HOOKS.md, the sandbox)
- *   plugin.timeout.ms          >= 0                         0: no time limit for assignor calls
- *   plugin.reload.interval.ms  >= 0                         1000: how often the assignor files are
- *                              checked for a new version (also before every join); 0 = never
+ *   rebalance.listener         NAME | PATH                  none: a rebalance_listener plugin
+ *                              (commit_on_revoke, seek_to_committed, log_only, or a file) that
+ *                              subscribe() installs ("Rebalance listeners" below)
+ *   plugin.path                dirs separated by ':'        "": where the consumer's plugins
+ *                              (<kind dir>/<name>.lua) are looked up first (then
+ *                              $MOONLOG_PLUGIN_PATH, then the shipped plugins)
+ *   plugin.unsafe              true | false                 false: plugins see the whole Lua library
+ *   plugin.timeout.ms          >= 0                         0: longest a plugin call may run
+ *   plugin.reload.interval.ms  >= 0                         1000: how often the plugin files are
+ *                              checked for a valid new version (deserializers and the listener in
+ *                              poll, assignors on the I/O thread and before every join); 0 = never
  * An unknown key or a bad value returns MOONLOG_ERR_INVALID_CONFIG with a message naming the key,
  * the value and what is allowed. Cross-key checks happen in moonlog_consumer_new. */
 int moonlog_consumer_config_set(moonlog_consumer_config *c, const char *key, const char *value, moonlog_error *err);
