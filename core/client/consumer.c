@@ -536,14 +536,21 @@ static int not_assigned(moonlog_error *err, const char *topic, int32_t partition
     return cerr(err, MOONLOG_ERR_NOT_ASSIGNED, "NOT_ASSIGNED", msg);
 }
 
+/* Under c->mu: 0 when each of the `n` partitions is assigned, else NOT_ASSIGNED naming the first
+ * that is not (callers change none of them then). */
+static int all_assigned(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, moonlog_error *err) {
+    for (int i = 0; i < n; i++)
+        if (!tps[i].topic || !find(c, tps[i].topic, tps[i].partition))
+            return not_assigned(err, tps[i].topic, tps[i].partition);
+    return 0;
+}
+
 /* pause (paused = 1) or resume (0) of `n` partitions, all assigned or none changed. */
 static int set_paused(moonlog_consumer *c, const moonlog_topic_partition *tps, int n, int paused, moonlog_error *err) {
     int rc = check_thread(c, err);
     if (rc) return rc;
     pthread_mutex_lock(&c->mu);
-    for (int i = 0; i < n && rc == 0; i++)
-        if (!tps[i].topic || !find(c, tps[i].topic, tps[i].partition))
-            rc = not_assigned(err, tps[i].topic, tps[i].partition);
+    rc = all_assigned(c, tps, n, err);
     for (int i = 0; i < n && rc == 0; i++) find(c, tps[i].topic, tps[i].partition)->paused = paused;
     /* resumed: fetch again, and hand out what was kept */
     pthread_cond_broadcast(&c->io_cv);
@@ -600,9 +607,7 @@ static int seek_reset(moonlog_consumer *c, const moonlog_topic_partition *tps, i
     int rc = check_thread(c, err);
     if (rc) return rc;
     pthread_mutex_lock(&c->mu);
-    for (int i = 0; i < n && rc == 0; i++)
-        if (!tps[i].topic || !find(c, tps[i].topic, tps[i].partition))
-            rc = not_assigned(err, tps[i].topic, tps[i].partition);
+    rc = all_assigned(c, tps, n, err);
     for (int i = 0; i < n && rc == 0; i++) reposition(c, find(c, tps[i].topic, tps[i].partition), -1, reset);
     for (ml_ctp *tp = c->tps; n == 0 && tp; tp = tp->next) reposition(c, tp, -1, reset);
     pthread_cond_broadcast(&c->io_cv);

@@ -108,15 +108,7 @@ static int t_assignment(lua_State *L) {
     if (n < 0) return fail(L, &e);
     moonlog_topic_partition *tps = lua_newuserdata(L, (size_t)(n ? n : 1) * sizeof *tps);
     n = moonlog_consumer_assignment(self(L), tps, n, &e);
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        lua_createtable(L, 0, 2);
-        lua_pushstring(L, tps[i].topic);
-        lua_setfield(L, -2, "topic");
-        lua_pushinteger(L, tps[i].partition);
-        lua_setfield(L, -2, "partition");
-        lua_rawseti(L, -2, i + 1);
-    }
+    ml_lua_push_tps(L, tps, n);
     return 1;
 }
 

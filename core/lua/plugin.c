@@ -1029,6 +1029,18 @@ void ml_plugin_declared_name(moonlog_plugin *pl, char *out) {
     pthread_mutex_unlock(&pl->mu);
 }
 
+void ml_lua_push_tps(lua_State *L, const moonlog_topic_partition *tps, int n) {
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, tps[i].topic);
+        lua_setfield(L, -2, "topic");
+        lua_pushinteger(L, tps[i].partition);
+        lua_setfield(L, -2, "partition");
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
 int ml_plugin_rebalance(moonlog_plugin *pl, int fn, void (*push_consumer)(lua_State *L, void *ctx), void *ctx,
                         const moonlog_topic_partition *tps, int n, moonlog_error *err) {
     if (pl->kind != ML_PLUGIN_REBALANCE_LISTENER || fn < 0 || fn > 2)
@@ -1041,15 +1053,7 @@ int ml_plugin_rebalance(moonlog_plugin *pl, int fn, void (*push_consumer)(lua_St
     lua_State *L = t->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_fn[fn]);
     push_consumer(L, ctx);
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        lua_createtable(L, 0, 2);
-        lua_pushstring(L, tps[i].topic);
-        lua_setfield(L, -2, "topic");
-        lua_pushinteger(L, tps[i].partition);
-        lua_setfield(L, -2, "partition");
-        lua_rawseti(L, -2, i + 1);
-    }
+    ml_lua_push_tps(L, tps, n);
     if (pcall_limited(t, pl, 2, 0) != 0) return call_failed(t, pl, kind_fns[pl->kind][fn], MOONLOG_ERR_LISTENER, err);
     lua_settop(L, STACK_BASE);
     return 0;

@@ -110,6 +110,8 @@ void ml_plugin_declared_name(moonlog_plugin *pl, char *out);
  * on_partitions_lost (2), when the plugin defines it, with the table `push_consumer` pushes and
  * the partitions as { {topic =, partition =}, ... }, in the calling thread's state. 0, or
  * MOONLOG_ERR_LISTENER / MOONLOG_ERR_PLUGIN_TIMEOUT naming the plugin and line (counted in errors). */
+/* Pushes { {topic =, partition =}, ... } of `n` partitions: what listeners are given. */
+void ml_lua_push_tps(struct lua_State *L, const moonlog_topic_partition *tps, int n);
 int ml_plugin_rebalance(moonlog_plugin *pl, int fn, void (*push_consumer)(struct lua_State *L, void *ctx), void *ctx,
                         const moonlog_topic_partition *tps, int n, moonlog_error *err);
 
