@@ -53,33 +53,6 @@ size_t ml_acc_record_size(const void *key, int32_t key_len, const void *value, i
     return n + sizeof(ml_prec);
 }
 
-static void write_bytes(ml_writer *w, const void *p, int32_t len) {
-    if (!p) len = -1;
-    ml_write_varint(w, len);
-    if (len > 0) ml_write_raw(w, p, (size_t)len);
-}
-
-static void encode_record(ml_writer *w, int64_t ts_delta, int32_t offset_delta, const void *key, int32_t key_len,
-                          const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers) {
-    if (!key) key_len = -1;
-    if (!value) value_len = -1;
-    size_t body = 1 + (size_t)ml_varlong_size(ts_delta) + (size_t)ml_varlong_size(offset_delta) + bytes_size(key_len) +
-                  bytes_size(value_len) + (size_t)ml_varlong_size(n_headers);
-    for (int32_t i = 0; i < n_headers; i++)
-        body += bytes_size((int32_t)strlen(h[i].key)) + bytes_size(h[i].value ? h[i].value_len : -1);
-    ml_write_varint(w, (int32_t)body);
-    ml_write_i8(w, 0);
-    ml_write_varlong(w, ts_delta);
-    ml_write_varint(w, offset_delta);
-    write_bytes(w, key, key_len);
-    write_bytes(w, value, value_len);
-    ml_write_varint(w, n_headers);
-    for (int32_t i = 0; i < n_headers; i++) {
-        write_bytes(w, h[i].key, (int32_t)strlen(h[i].key));
-        write_bytes(w, h[i].value, h[i].value_len);
-    }
-}
-
 static ml_batch *batch_new(moonlog_producer *p, ml_tp *tp, int64_t now_ms, int64_t ts) {
     ml_batch *b = calloc(1, sizeof *b);
     if (!b) return NULL;
@@ -144,16 +117,6 @@ static inline int appended(moonlog_producer *p, ml_tp *tp, ml_batch *b, const ml
     return 0;
 }
 
-int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
-                  int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
-                  int *new_batch, int *now_full) {
-    int closed;
-    ml_batch *b = batch_for(p, tp, prec, mem, new_batch, &closed);
-    if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
-    encode_record(&b->recs, prec->timestamp - b->base_ts, b->count, key, key_len, value, value_len, h, n_headers);
-    return appended(p, tp, b, prec, mem, closed, now_full);
-}
-
 static inline uint8_t *put_varint(uint8_t *d, int32_t v) {
     uint32_t u = ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
     while (u >= 0x80) {
@@ -184,27 +147,54 @@ size_t ml_acc_encode_tail(uint8_t *d, const void *key, int32_t key_len, const vo
     return (size_t)(d - start);
 }
 
+/* Exactly what ml_acc_encode_tail writes. */
+static size_t tail_size(const void *key, int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h,
+                        int32_t n_headers) {
+    size_t n = bytes_size(key ? key_len : -1) + bytes_size(value ? value_len : -1) + (size_t)ml_varlong_size(n_headers);
+    for (int32_t i = 0; i < n_headers; i++)
+        n += bytes_size((int32_t)strlen(h[i].key)) + bytes_size(h[i].value ? h[i].value_len : -1);
+    return n;
+}
+
+/* Reserves room in b for a record whose tail is tail_len bytes and writes what depends on the
+ * batch (length, attributes, timestamp and offset deltas); where the tail goes, or NULL when out
+ * of memory. One reservation per record: the writer's per-field checks cost more than the bytes. */
+static uint8_t *put_head(ml_batch *b, const ml_prec *prec, size_t tail_len) {
+    int64_t ts_delta = prec->timestamp - b->base_ts;
+    size_t body = 1 + (size_t)ml_varlong_size(ts_delta) + (size_t)ml_varlong_size(b->count) + tail_len;
+    ml_writer *w = &b->recs;
+    if (!ml_writer_reserve(w, 5 + body)) return NULL;
+    uint8_t *d = put_varint(w->data + w->len, (int32_t)body);
+    *d++ = 0; /* attributes */
+    uint64_t u = ((uint64_t)ts_delta << 1) ^ (uint64_t)(ts_delta >> 63);
+    while (u >= 0x80) {
+        *d++ = (uint8_t)(u | 0x80);
+        u >>= 7;
+    }
+    *d++ = (uint8_t)u;
+    d = put_varint(d, b->count);
+    w->len = (size_t)(d + tail_len - w->data);
+    return d;
+}
+
+int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
+                  int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
+                  int *new_batch, int *now_full) {
+    int closed;
+    ml_batch *b = batch_for(p, tp, prec, mem, new_batch, &closed);
+    if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
+    uint8_t *d = put_head(b, prec, tail_size(key, key_len, value, value_len, h, n_headers));
+    if (d) ml_acc_encode_tail(d, key, key_len, value, value_len, h, n_headers);
+    return appended(p, tp, b, prec, mem, closed, now_full);
+}
+
 int ml_acc_append_tail(moonlog_producer *p, ml_tp *tp, const uint8_t *tail, size_t tail_len, const ml_prec *prec,
                        size_t mem, int *new_batch, int *now_full) {
     int closed;
     ml_batch *b = batch_for(p, tp, prec, mem, new_batch, &closed);
     if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
-    int64_t ts_delta = prec->timestamp - b->base_ts;
-    size_t body = 1 + (size_t)ml_varlong_size(ts_delta) + (size_t)ml_varlong_size(b->count) + tail_len;
-    ml_writer *w = &b->recs;
-    if (ml_writer_reserve(w, 5 + body)) { /* one check for the whole record */
-        uint8_t *d = put_varint(w->data + w->len, (int32_t)body);
-        *d++ = 0; /* attributes */
-        uint64_t u = ((uint64_t)ts_delta << 1) ^ (uint64_t)(ts_delta >> 63);
-        while (u >= 0x80) {
-            *d++ = (uint8_t)(u | 0x80);
-            u >>= 7;
-        }
-        *d++ = (uint8_t)u;
-        d = put_varint(d, b->count);
-        memcpy(d, tail, tail_len);
-        w->len = (size_t)(d + tail_len - w->data);
-    }
+    uint8_t *d = put_head(b, prec, tail_len);
+    if (d) memcpy(d, tail, tail_len);
     return appended(p, tp, b, prec, mem, closed, now_full);
 }
 
