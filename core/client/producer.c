@@ -222,6 +222,19 @@ static int serialize(moonlog_plugin *pl, const char *topic, const void *v, int32
     return 0;
 }
 
+int ml_buffer_take(moonlog_producer *p, int64_t mem) {
+    int64_t cur = atomic_load_explicit(&p->buffer_used, memory_order_relaxed);
+    while (cur + mem <= p->conf.buffer_memory)
+        if (atomic_compare_exchange_weak(&p->buffer_used, &cur, cur + mem)) return 1;
+    return 0;
+}
+
+/* Under p->mu: gives back the memory of a record that was not accepted after all. */
+static void release_locked(moonlog_producer *p, size_t mem) {
+    p->buffer_used -= (int64_t)mem;
+    pthread_cond_broadcast(&p->mem_cv);
+}
+
 static int send_record(moonlog_producer *p, const moonlog_record *rec, ml_prec *prec, moonlog_error *err) {
     if (!rec || !rec->topic || !rec->topic[0])
         return ml_error_set(err, MOONLOG_ERR_INVALID_ARG, "a record needs a topic");
@@ -252,6 +265,16 @@ static int send_record(moonlog_producer *p, const moonlog_record *rec, ml_prec *
     }
 
     int staged = rec->partition == MOONLOG_PARTITION_ANY && p->partitioner;
+    const void *vp = value.len >= 0 ? value.p : NULL;
+    ml_stage *s = NULL;
+    if (staged) {
+        int now = ml_stage_try(p, rec->topic, prec, mem, kp, key.len, vp, value.len, rec->headers, rec->n_headers, &s);
+        if (now != ML_STAGE_LOCKED) {
+            if (now < 0) rc = ml_error_set(err, now, "out of memory staging a record of %s", rec->topic);
+            else if (now || prec->mode == ML_DELIVER_SYNC || on_io_thread) ml_stage_drain(p, s);
+            goto out;
+        }
+    }
     /* a record with its own partition goes behind what this thread staged before it */
     if (p->partitioner && !staged) ml_stage_drain_own(p);
     pthread_mutex_lock(&p->mu);
@@ -267,10 +290,11 @@ static int send_record(moonlog_producer *p, const moonlog_record *rec, ml_prec *
         pthread_mutex_unlock(&p->mu);
         goto out;
     }
-    while (p->buffer_used + (int64_t)mem > p->conf.buffer_memory && !p->closing) {
+    int taken = 0;
+    while (!p->closing && !(taken = ml_buffer_take(p, (int64_t)mem))) {
         ml_sender_wake(p);
-        if (pthread_cond_timedwait(&p->mem_cv, &p->mu, block_deadline(&dl)) == ETIMEDOUT &&
-            p->buffer_used + (int64_t)mem > p->conf.buffer_memory) {
+        if (pthread_cond_timedwait(&p->mem_cv, &p->mu, block_deadline(&dl)) == ETIMEDOUT && !p->closing &&
+            !(taken = ml_buffer_take(p, (int64_t)mem))) {
             pthread_mutex_unlock(&p->mu);
             rc = ml_error_set(err, MOONLOG_ERR_BUFFER_EXHAUSTED,
                               "buffer.memory (%lld bytes) stayed full for max.block.ms (%lld ms)",
@@ -279,39 +303,31 @@ static int send_record(moonlog_producer *p, const moonlog_record *rec, ml_prec *
         }
     }
     if (p->closing) {
+        if (taken) release_locked(p, mem);
         pthread_mutex_unlock(&p->mu);
         rc = ml_error_set(err, MOONLOG_ERR_CLOSED, "the producer is closing");
         goto out;
     }
     if (staged) {
-        ml_stage *s = ml_stage_get(p);
-        int first = 0;
-        int now = s ? ml_stage_push(p, s, t, prec, mem, kp, key.len, value.len >= 0 ? value.p : NULL, value.len,
-                                    rec->headers, rec->n_headers, &first)
+        if (!s) s = ml_stage_get(p);
+        int now = s ? ml_stage_push(p, s, t, prec, mem, kp, key.len, vp, value.len, rec->headers, rec->n_headers)
                     : MOONLOG_ERR_BUFFER_EXHAUSTED;
-        if (now < 0) {
-            pthread_mutex_unlock(&p->mu);
-            rc = ml_error_set(err, now, "out of memory staging a record of %s", rec->topic);
-            goto out;
-        }
-        p->buffer_used += (int64_t)mem;
-        p->pending++;
-        int wake = first && !p->stage_watch; /* else the I/O thread's timer already watches the lists */
+        if (now < 0) release_locked(p, mem);
         pthread_mutex_unlock(&p->mu);
-        if (wake) ml_sender_wake(p);
-        if (now || prec->mode == ML_DELIVER_SYNC || on_io_thread) ml_stage_drain(p, s);
+        if (now < 0) rc = ml_error_set(err, now, "out of memory staging a record of %s", rec->topic);
+        else if (now || prec->mode == ML_DELIVER_SYNC || on_io_thread) ml_stage_drain(p, s);
         goto out;
     }
     if (part == MOONLOG_PARTITION_ANY) part = builtin_partition(t, kp, key.len);
     int new_batch = 0, full = 0;
-    rc = ml_acc_append(p, t->parts[part], kp, key.len, value.len >= 0 ? value.p : NULL, value.len, rec->headers,
-                       rec->n_headers, prec, mem, &new_batch, &full);
+    rc = ml_acc_append(p, t->parts[part], kp, key.len, vp, value.len, rec->headers, rec->n_headers, prec, mem,
+                       &new_batch, &full);
     if (rc == 0) {
-        p->buffer_used += (int64_t)mem;
         p->pending++;
         if (full && !kp && rec->partition == MOONLOG_PARTITION_ANY && t->sticky == part)
             t->sticky = -1; /* the built-in sticky partitioner moves on */
     } else {
+        release_locked(p, mem);
         ml_error_set(err, rc, "out of memory appending to %s-%d", rec->topic, part);
     }
     pthread_mutex_unlock(&p->mu);
@@ -430,10 +446,7 @@ int64_t moonlog_producer_counter(moonlog_producer *p, const char *name) {
     if (strcmp(name, "records.retried") == 0) return atomic_load(&p->n.retried);
     if (strcmp(name, "requests.sent") == 0) return atomic_load(&p->n.requests);
     if (strcmp(name, "buffer.used") == 0) {
-        pthread_mutex_lock(&p->mu);
-        int64_t v = p->buffer_used;
-        pthread_mutex_unlock(&p->mu);
-        return v;
+        return atomic_load(&p->buffer_used);
     }
     static const char *const pnames[][2] = {{"plugin.errors", "errors"},
                                             {"plugin.timeouts", "timeouts"},

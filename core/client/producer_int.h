@@ -119,16 +119,17 @@ struct moonlog_producer {
     ml_node *nodes;
     int n_nodes, cap_nodes;
     int n_bootstrap;
-    int64_t buffer_used;
-    int64_t pending;         /* records accepted and not completed */
+    /* atomic: a staged send() counts its record without p->mu (staging.c); every other change
+     * still happens under p->mu, so waiters on mem_cv and done_cv miss no wake-up */
+    _Atomic int64_t buffer_used;
+    _Atomic int64_t pending; /* records accepted and not completed */
     int flushing;            /* > 0: every batch is ready now */
-    int closing;             /* no more sends */
+    atomic_int closing;      /* no more sends (set under p->mu; read without it by a staged send) */
     int aborting;            /* close(timeout) passed its deadline: fail what is left */
     int stopping;            /* the I/O thread must exit */
     int stopped;             /* moonlog_producer_stop done */
     uint64_t id;             /* unique in the process: a thread's cached stage names its producer by it */
     ml_stage *stages;        /* one per thread that sent with the partitioner plugin (staging.c) */
-    int stage_watch;         /* the I/O thread's timer watches staged records (no wake needed) */
     ml_failed *failed;       /* partitioner failures waiting for the I/O thread to complete them */
     ml_writer pool[4];       /* buffers of completed batches, for the next batches: a fresh 1 MB
                                 buffer costs page faults, ~a quarter of a sending thread's time */
@@ -185,15 +186,26 @@ void ml_acc_batch_free(ml_batch *b);
 void ml_acc_batch_recycle(moonlog_producer *p, ml_batch *b);
 void ml_acc_free_all(moonlog_producer *p);
 
+/* producer.c: takes mem bytes of buffer.memory if they fit (without p->mu); 1 when taken. */
+int ml_buffer_take(moonlog_producer *p, int64_t mem);
+
 /* staging.c: with a partitioner plugin, send() stages records (serialized, counted in
  * buffer.memory and pending) and they are partitioned in one plugin call per list. */
 /* Under p->mu: the calling thread's stage (created on first use), NULL when out of memory. */
 ml_stage *ml_stage_get(moonlog_producer *p);
-/* Under p->mu: copies the record into the stage; 1 when the list should be partitioned now (full),
- * 0 when it can wait, or an error. *first is set when it is the list's first record. */
+/* Under p->mu, with the record's buffer.memory taken: copies the record into the stage and counts
+ * it pending; 1 when the list should be partitioned now (full), 0 when it can wait, or an error
+ * (nothing staged or counted). The stage remembers t for ml_stage_try. */
 int ml_stage_push(moonlog_producer *p, ml_stage *s, ml_topic *t, const ml_prec *prec, size_t mem, const void *key,
-                  int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers,
-                  int *first);
+                  int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers);
+/* Without p->mu: stages the record as ml_stage_push does when this thread's stage last staged to
+ * the same topic (its metadata is known: partitions are never removed), the producer is not
+ * closing and buffer.memory has room: the common case takes no lock another sender waits for.
+ * ML_STAGE_LOCKED when the caller must take the locked path (nothing done); *s is the stage. */
+#define ML_STAGE_LOCKED 2
+int ml_stage_try(moonlog_producer *p, const char *topic, const ml_prec *prec, size_t mem, const void *key,
+                 int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers,
+                 ml_stage **s);
 /* Without p->mu: partitions and appends everything staged in `s`, in order. The calling
  * thread's own stage (NULL: none yet) when p is not given one. */
 void ml_stage_drain(moonlog_producer *p, ml_stage *s);

@@ -16,11 +16,16 @@
  * A record the partitioner fails is completed by the I/O thread with the error (callback,
  * queued report or send_sync's result), as the Java producer delivers a partitioner exception.
  *
- * Locking: a list's staged records are p->mu's (send() stages under the lock it holds anyway).
- * A drain holds the stage's drain_mu from taking the records out (a buffer swap under p->mu)
- * until they are appended, so a list is drained by one thread at a time, in order. drain_mu is
- * taken before p->mu and never while holding it; the plugin runs under neither p->mu nor any
- * lock another sender waits for (only the drain_mu of the list being drained). */
+ * Locking: a list's staged records (live, first_ms, watched) are live_mu's, a spin lock: the
+ * owner thread pushes, and another thread takes it only to swap the list out or to look at it.
+ * A send() to the topic its thread staged to last takes no lock another sender waits for
+ * (ml_stage_try: buffer.memory and pending are atomics); the first record of a topic, a full
+ * buffer or a closing producer take the path under p->mu. A drain holds the stage's drain_mu
+ * from taking the records out (a buffer swap under p->mu and live_mu) until they are appended,
+ * so a list is drained by one thread at a time, in order. Lock order: drain_mu, p->mu, live_mu;
+ * the plugin runs under neither p->mu nor any lock another sender waits for (only the drain_mu
+ * of the list being drained). */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,9 +61,12 @@ typedef struct ml_stage_buf {
 struct ml_stage {
     ml_stage *next;
     pthread_t owner;
+    ml_topic *topic; /* the owner's: the topic it staged to last (ml_stage_try) */
     pthread_mutex_t drain_mu;
-    ml_stage_buf live; /* p->mu */
-    int64_t first_ms;  /* p->mu: when the oldest live record was staged (monotonic) */
+    atomic_int live_mu; /* a spin lock (live_lock) */
+    ml_stage_buf live; /* live_mu */
+    int64_t first_ms;  /* live_mu: when the oldest live record was staged (monotonic) */
+    int watched;       /* live_mu: the I/O thread's timer watches this list (no wake needed) */
     atomic_int n_live; /* live.n, for a look without the lock */
     atomic_int draining; /* a drain holds records taken out of live and not appended yet */
     /* drain_mu */
@@ -68,6 +76,16 @@ struct ml_stage {
     moonlog_header *hdrs;
     int cap_hdrs;
 };
+
+/* live_mu is held for a few dozen instructions: by the owner on each send, by another thread
+ * only to swap the list out or look at it. Inline, it costs a few instructions a record where a
+ * call to pthread_spin_lock and unlock costs about as much as what they protect. */
+static inline void live_lock(ml_stage *s) {
+    for (int spins = 0; atomic_exchange_explicit(&s->live_mu, 1, memory_order_acquire); spins++)
+        if (spins >= 64) sched_yield(); /* the holder may be off its core (2 cores here) */
+}
+
+static inline void live_unlock(ml_stage *s) { atomic_store_explicit(&s->live_mu, 0, memory_order_release); }
 
 /* The stage this thread used last, and whose it is (producer ids are never reused). */
 static _Thread_local struct {
@@ -124,9 +142,9 @@ static int reserve_bytes(ml_stage_buf *b, size_t more) {
     return 0;
 }
 
-int ml_stage_push(moonlog_producer *p, ml_stage *s, ml_topic *t, const ml_prec *prec, size_t mem, const void *key,
-                  int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers,
-                  int *first) {
+/* live_mu held: the record into the live list; 1 when the list is full, 0, or an error. */
+static inline __attribute__((always_inline)) int push_live(ml_stage *s, ml_topic *t, const ml_prec *prec, size_t mem, const void *key, int32_t key_len,
+                     const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers, int *first) {
     ml_stage_buf *b = &s->live;
     if (!key) key_len = -1;
     if (!value) value_len = -1;
@@ -174,10 +192,49 @@ int ml_stage_push(moonlog_producer *p, ml_stage *s, ml_topic *t, const ml_prec *
     *first = b->n == 0;
     if (*first) s->first_ms = ml_mono_ms();
     b->n++;
-    atomic_store(&s->n_live, b->n);
-    (void)p;
+    atomic_store_explicit(&s->n_live, b->n, memory_order_release);
     return b->n >= ML_STAGE_MAX;
 }
+
+/* buffer.memory taken: stages and counts the record, waking the I/O thread for a new list it
+ * does not watch yet (its timer drains lists that waited). */
+static inline __attribute__((always_inline)) int push(moonlog_producer *p, ml_stage *s, ml_topic *t, const ml_prec *prec, size_t mem, const void *key,
+                int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers) {
+    int first = 0;
+    /* pending first: a flush that sees the record staged must wait for it */
+    p->pending++;
+    live_lock(s);
+    int rc = push_live(s, t, prec, mem, key, key_len, value, value_len, h, n_headers, &first);
+    int wake = rc >= 0 && first && !s->watched;
+    live_unlock(s);
+    if (rc < 0) {
+        p->pending--;
+        return rc;
+    }
+    s->topic = t;
+    if (wake) ml_sender_wake(p);
+    return rc;
+}
+
+int ml_stage_push(moonlog_producer *p, ml_stage *s, ml_topic *t, const ml_prec *prec, size_t mem, const void *key,
+                  int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers) {
+    return push(p, s, t, prec, mem, key, key_len, value, value_len, h, n_headers);
+}
+
+int ml_stage_try(moonlog_producer *p, const char *topic, const ml_prec *prec, size_t mem, const void *key,
+                 int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers,
+                 ml_stage **out) {
+    ml_stage *s = cached.producer == p->id ? cached.stage : NULL;
+    *out = s;
+    if (!s || !s->topic || strcmp(s->topic->name, topic) != 0 || atomic_load(&p->closing) ||
+        !ml_buffer_take(p, (int64_t)mem))
+        return ML_STAGE_LOCKED;
+    int rc = push(p, s, s->topic, prec, mem, key, key_len, value, value_len, h, n_headers);
+    if (rc < 0) p->buffer_used -= (int64_t)mem; /* nobody waits on the memory of a record never counted */
+    return rc;
+}
+
+
 
 /* Where a key of key_len bytes starts in an encoded tail: after its length (a varint). */
 static size_t key_at(int32_t key_len) {
@@ -283,10 +340,12 @@ static void drain_work(moonlog_producer *p, ml_stage *s) {
 static void drain_held(moonlog_producer *p, ml_stage *s) {
     atomic_store(&s->draining, 1); /* before the records leave live: see ml_stage_drain_own */
     pthread_mutex_lock(&p->mu);
+    live_lock(s);
     ml_stage_buf t = s->live;
     s->live = s->work; /* empty: reuses its memory */
     s->work = t;
     atomic_store(&s->n_live, 0);
+    live_unlock(s);
     for (int i = 0; i < s->work.n; i++) s->work.views[i].partitions = s->work.recs[i].topic->n_partitions;
     pthread_mutex_unlock(&p->mu);
     if (s->work.n > 0) drain_work(p, s);
@@ -330,7 +389,10 @@ void ml_stage_run(moonlog_producer *p, int64_t now, int64_t *next) {
     pthread_mutex_lock(&p->mu);
     int all = p->flushing || p->closing;
     for (ml_stage *s = p->stages; s; s = s->next) {
-        if (s->live.n == 0 || (!all && now - s->first_ms < age)) continue;
+        live_lock(s);
+        int skip = s->live.n == 0 || (!all && now - s->first_ms < age);
+        live_unlock(s);
+        if (skip) continue;
         if (grow((void **)&due, &cap_due, n_due + 1, sizeof *due) != 0) break;
         due[n_due++] = s;
     }
@@ -347,14 +409,13 @@ void ml_stage_run(moonlog_producer *p, int64_t now, int64_t *next) {
     free(due);
     /* what is staged now is watched by the timer; a list that starts later wakes us (send) */
     pthread_mutex_lock(&p->mu);
-    int watching = busy;
     for (ml_stage *s = p->stages; s; s = s->next) {
-        if (s->live.n == 0) continue;
-        watching = 1;
-        *next = min_due(*next, s->first_ms + age);
+        live_lock(s);
+        s->watched = s->live.n > 0;
+        if (s->watched) *next = min_due(*next, s->first_ms + age);
+        live_unlock(s);
     }
     if (busy) *next = min_due(*next, now + 1);
-    p->stage_watch = watching;
     pthread_mutex_unlock(&p->mu);
 }
 
