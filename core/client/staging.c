@@ -198,19 +198,18 @@ static inline __attribute__((always_inline)) int push_live(ml_stage *s, ml_topic
 
 /* buffer.memory taken: stages and counts the record, waking the I/O thread for a new list it
  * does not watch yet (its timer drains lists that waited). */
-static inline __attribute__((always_inline)) int push(moonlog_producer *p, ml_stage *s, ml_topic *t, const ml_prec *prec, size_t mem, const void *key,
-                int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers) {
+/* Counted in pending by the caller: stages the record, waking the I/O thread for a new list it
+ * does not watch yet (its timer drains lists that waited). */
+static inline __attribute__((always_inline)) int push(moonlog_producer *p, ml_stage *s, ml_topic *t,
+                                                      const ml_prec *prec, size_t mem, const void *key,
+                                                      int32_t key_len, const void *value, int32_t value_len,
+                                                      const moonlog_header *h, int32_t n_headers) {
     int first = 0;
-    /* pending first: a flush that sees the record staged must wait for it */
-    p->pending++;
     live_lock(s);
     int rc = push_live(s, t, prec, mem, key, key_len, value, value_len, h, n_headers, &first);
     int wake = rc >= 0 && first && !s->watched;
     live_unlock(s);
-    if (rc < 0) {
-        p->pending--;
-        return rc;
-    }
+    if (rc < 0) return rc;
     s->topic = t;
     if (wake) ml_sender_wake(p);
     return rc;
@@ -218,7 +217,21 @@ static inline __attribute__((always_inline)) int push(moonlog_producer *p, ml_st
 
 int ml_stage_push(moonlog_producer *p, ml_stage *s, ml_topic *t, const ml_prec *prec, size_t mem, const void *key,
                   int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers) {
-    return push(p, s, t, prec, mem, key, key_len, value, value_len, h, n_headers);
+    p->pending++; /* p->mu held: no waiter sees it before the record is staged */
+    int rc = push(p, s, t, prec, mem, key, key_len, value, value_len, h, n_headers);
+    if (rc < 0) p->pending--;
+    return rc;
+}
+
+/* Gives back what a record counted without p->mu that was not staged after all: a close or flush
+ * may have seen it pending and wait for it to go. */
+static void uncount(moonlog_producer *p, size_t mem) {
+    pthread_mutex_lock(&p->mu);
+    p->pending--;
+    p->buffer_used -= (int64_t)mem;
+    pthread_cond_broadcast(&p->done_cv);
+    pthread_cond_broadcast(&p->mem_cv);
+    pthread_mutex_unlock(&p->mu);
 }
 
 int ml_stage_try(moonlog_producer *p, const char *topic, const ml_prec *prec, size_t mem, const void *key,
@@ -226,15 +239,20 @@ int ml_stage_try(moonlog_producer *p, const char *topic, const ml_prec *prec, si
                  ml_stage **out) {
     ml_stage *s = cached.producer == p->id ? cached.stage : NULL;
     *out = s;
-    if (!s || !s->topic || strcmp(s->topic->name, topic) != 0 || atomic_load(&p->closing) ||
-        !ml_buffer_take(p, (int64_t)mem))
+    if (!s || !s->topic || strcmp(s->topic->name, topic) != 0 || !ml_buffer_take(p, (int64_t)mem))
         return ML_STAGE_LOCKED;
+    /* pending before closing is read (both seq_cst): either close() sees this record pending and
+     * waits for it to be delivered, or this send sees closing and the locked path refuses it. A
+     * record in a list is always pending, so a flush that finds it waits for it. */
+    p->pending++;
+    if (atomic_load(&p->closing)) {
+        uncount(p, mem);
+        return ML_STAGE_LOCKED;
+    }
     int rc = push(p, s, s->topic, prec, mem, key, key_len, value, value_len, h, n_headers);
-    if (rc < 0) p->buffer_used -= (int64_t)mem; /* nobody waits on the memory of a record never counted */
+    if (rc < 0) uncount(p, mem);
     return rc;
 }
-
-
 
 /* Where a key of key_len bytes starts in an encoded tail: after its length (a varint). */
 static size_t key_at(int32_t key_len) {
