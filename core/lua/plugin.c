@@ -266,15 +266,10 @@ static const char partition_many_src[] =
     "  return nil\n"
     "end\n"
     "local rec = setmetatable({}, { __index = lazy })\n"
-    "local murmur2 = ffi.cast('int32_t (*)(const void *, int32_t)', p_murmur2)\n"
-    "local crc32 = ffi.cast('uint32_t (*)(const void *, size_t)', p_crc32)\n"
-    "local band, murmur2_partition, crc32_partition = bit.band, helpers.murmur2_partition, helpers.crc32_partition\n"
-    "-- x % n for 0 <= x < 2^32, n > 0, inline: % of two integers is a call out of compiled code\n"
-    "local function mod(x, n)\n"
-    "  local r = x - floor(x / n) * n\n"
-    "  if r < 0 then return r + n elseif r >= n then return r - n end\n"
-    "  return r\n"
-    "end\n"
+    "-- the partition in C: a modulo in compiled Lua costs more than the call\n"
+    "local murmur2_part = ffi.cast('int32_t (*)(const void *, int32_t, int32_t)', p_murmur2)\n"
+    "local crc32_part = ffi.cast('int32_t (*)(const void *, int32_t, int32_t)', p_crc32)\n"
+    "local murmur2_partition, crc32_partition = helpers.murmur2_partition, helpers.crc32_partition\n"
     "-- the key's partition straight from the record's bytes: no Lua string made for the key\n"
     "helpers.key_murmur2_partition = function(r, n)\n"
     "  if r ~= rec or cur_list == nil then\n"
@@ -285,7 +280,7 @@ static const char partition_many_src[] =
     "  local v = cur_list[cur_i]\n"
     "  if v.key == nil then return nil end\n"
     "  if n ~= nil then return murmur2_partition(fstring(v.key, v.key_len), n) end\n"
-    "  return mod(band(murmur2(v.key, v.key_len), 0x7fffffff), v.partitions)\n"
+    "  return murmur2_part(v.key, v.key_len, v.partitions)\n"
     "end\n"
     "helpers.key_crc32_partition = function(r, n)\n"
     "  if r ~= rec or cur_list == nil then\n"
@@ -296,7 +291,7 @@ static const char partition_many_src[] =
     "  local v = cur_list[cur_i]\n"
     "  if v.key == nil then return nil end\n"
     "  if n ~= nil then return crc32_partition(fstring(v.key, v.key_len), n) end\n"
-    "  return mod(tonumber(crc32(v.key, v.key_len)), v.partitions)\n"
+    "  return crc32_part(v.key, v.key_len, v.partitions)\n"
     "end\n"
     "return function(fn, n, cluster, limited)\n"
     "  if fn == nil then cur_list = nil return end -- after a failed call: no stale views\n"
@@ -334,8 +329,13 @@ static const char partition_many_src[] =
     "  return errs\n"
     "end\n";
 
-static int32_t tr_murmur2(const void *d, int32_t len) { return moonlog_murmur2(d, len); }
-static uint32_t tr_crc32(const void *d, size_t len) { return ml_crc32(d, len); }
+static int32_t tr_murmur2_partition(const void *d, int32_t len, int32_t n) {
+    return moonlog_murmur2_partition(d, len, n);
+}
+
+static int32_t tr_crc32_partition(const void *d, int32_t len, int32_t n) {
+    return (int32_t)(ml_crc32(d, (size_t)len) % (uint32_t)n);
+}
 
 /* Loads the trampoline into a new state (the helpers table at `helpers` gets the record helpers);
  * its registry reference, or LUA_NOREF. `slot` may be NULL in a scratch state (never called). */
@@ -348,8 +348,8 @@ static int load_partition_many(lua_State *L, ml_plugin_view **slot, int helpers)
     lua_pushcfunction(L, tr_timed_out);
     lua_pushlightuserdata(L, slot);
     lua_pushvalue(L, helpers);
-    lua_pushlightuserdata(L, (void *)tr_murmur2);
-    lua_pushlightuserdata(L, (void *)tr_crc32);
+    lua_pushlightuserdata(L, (void *)tr_murmur2_partition);
+    lua_pushlightuserdata(L, (void *)tr_crc32_partition);
     if (lua_pcall(L, 6, 1, 0) != 0) {
         lua_pop(L, 1);
         return LUA_NOREF;
