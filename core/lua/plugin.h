@@ -58,7 +58,9 @@ typedef struct ml_plugin_view {
 int ml_plugin_kind(const moonlog_plugin *pl);
 const char *ml_plugin_name(const moonlog_plugin *pl);
 
-/* Partitions n records with ONE call into Lua (the per-record crossing is what a plugin cost):
+/* Partitions n records with ONE call into Lua (the per-record crossing is what a plugin cost);
+ * the views of one topic must carry the same partition count (the trampoline reads it when the
+ * topic changes):
  * every view gets status 0 and its partition, or a non-zero status and errs[i] set
  * (MOONLOG_ERR_PARTITIONER / MOONLOG_ERR_PLUGIN_TIMEOUT naming the plugin and line); a record's
  * failure never affects the others. *generation is the plugin load that ran. Returns how many
