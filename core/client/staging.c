@@ -35,7 +35,7 @@
 #include "common/log.h"
 #include "lua/plugin.h"
 
-#define ML_STAGE_MAX 64
+#define ML_STAGE_MAX 128
 #define ML_STAGE_AGE_MS 1
 
 typedef struct ml_staged {
@@ -165,7 +165,7 @@ static inline __attribute__((always_inline)) int push_live(ml_stage *s, ml_topic
     r->off = b->len;
     ml_plugin_view *v = &b->views[b->n];
     v->topic = t->name;
-    v->key = NULL; /* build_views points it into bytes */
+    v->key = NULL; /* drain_held points it into bytes, build_views the headers */
     v->headers = NULL;
     v->timestamp = prec->timestamp;
     v->key_len = key_len;
@@ -266,8 +266,6 @@ static size_t key_at(int32_t key_len) {
 static int build_views(ml_stage *s) {
     ml_stage_buf *w = &s->work;
     if (grow((void **)&s->errs, &s->cap_errs, w->n, sizeof *s->errs) != 0) return -1;
-    for (int i = 0; i < w->n; i++)
-        if (w->views[i].key_len >= 0) w->views[i].key = w->bytes + w->recs[i].off + key_at(w->views[i].key_len);
     if (w->n_headers == 0) return 0;
     if (grow((void **)&s->hdrs, &s->cap_hdrs, w->n_headers, sizeof *s->hdrs) != 0) return -1;
     int hi = 0;
@@ -364,7 +362,12 @@ static void drain_held(moonlog_producer *p, ml_stage *s) {
     s->work = t;
     atomic_store(&s->n_live, 0);
     live_unlock(s);
-    for (int i = 0; i < s->work.n; i++) s->work.views[i].partitions = s->work.recs[i].topic->n_partitions;
+    ml_stage_buf *w = &s->work;
+    for (int i = 0; i < w->n; i++) { /* the views' pointers into the bytes, now that they stay put */
+        ml_plugin_view *v = &w->views[i];
+        v->partitions = w->recs[i].topic->n_partitions;
+        if (v->key_len >= 0) v->key = w->bytes + w->recs[i].off + key_at(v->key_len);
+    }
     pthread_mutex_unlock(&p->mu);
     if (s->work.n > 0) drain_work(p, s);
     s->work.n = 0;
