@@ -7,10 +7,11 @@
 #     broker each round (the page cache absorbs a round's writes, as it does for bursts);
 #   - kcat (librdkafka) producing and consuming through the same broker, as a client reference;
 #   - consumer groups (scripts/group_bench.lua): a 10-member rebalance and OffsetCommit throughput;
-#   - the producer: moonlog perf produce beside kcat, and with each shipped Lua partitioner;
+#   - the producer: moonlog perf produce beside kcat;
 #   - the consumer: moonlog perf consume beside kcat -C (scripts/bench_consume.sh);
-#   - the partitioners: instructions per record of the built-in and each Lua partitioner
-#     (callgrind, scripts/bench_callgrind.sh), which this machine's noise cannot blur.
+#   - the partitioners: the built-in beside each shipped Lua partitioner, in pairs of runs
+#     (records/s and CPU seconds) and in instructions per record (callgrind), which this
+#     machine's noise cannot blur (scripts/bench_partitioners.sh).
 # MOONLOG_BENCH=broker|produce|consume|partitioners runs that section alone (default: everything).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -138,7 +139,6 @@ awk -v n="$P_SMALL" 'BEGIN { v = sprintf("%0100d", 0); for (i = 0; i < n; i++) p
 awk -v n="$P_LARGE" 'BEGIN { v = sprintf("%01024d", 0); for (i = 0; i < n; i++) print v }' >"$dir/large.txt"
 declare -A pr
 pcases="m100a1 m100all m100lz4 m1k1 m1kall k100a1 k100all k100lz4 k1k1 k1kall"
-for c in rr random key_hash sticky consistent key_hash_lz4 sticky_lz4; do pcases+=" $c bi_$c"; done
 for c in $pcases; do pr[$c]=""; done
 for r in $(seq "$ROUNDS"); do
     pr[m100a1]+=" $(perf_rps p "$P_SMALL" 100 1)"
@@ -151,17 +151,6 @@ for r in $(seq "$ROUNDS"); do
     pr[k100lz4]+=" $(kcat_rps k "$dir/small.txt" "$P_SMALL" 1 -z lz4)"
     pr[k1k1]+=" $(kcat_rps k "$dir/large.txt" "$P_LARGE" 1)"
     pr[k1kall]+=" $(kcat_rps k "$dir/large.txt" "$P_LARGE" all)"
-    # each Lua partitioner right after a built-in run of its own: a round writes a few GB and the
-    # broker's dirty page cache slows later cases down, so only a neighbour is a fair reference.
-    # With lz4 the broker and the socket carry little: the sending thread, where a partitioner
-    # runs, is what limits the rate, so its cost shows instead of the I/O path's noise.
-    for c in rr:round_robin random:random key_hash:key_hash sticky:sticky consistent:consistent_random \
-             key_hash_lz4:key_hash sticky_lz4:sticky; do
-        name=${c%%:*} z=()
-        [[ $name != *_lz4 ]] || z=(--producer-property compression.type=lz4)
-        pr[bi_$name]+=" $(perf_rps p "$P_SMALL" 100 1 "${z[@]}")"
-        pr[$name]+=" $(perf_rps p "$P_SMALL" 100 1 --partitioner "${c#*:}" "${z[@]}")"
-    done
 done
 pmed() { tr ' ' '\n' <<<"${pr[$1]}" | grep -v '^$' | median; }
 
@@ -194,15 +183,9 @@ for c in "100 B, acks=1:m100a1:k100a1" "100 B, acks=all:m100all:k100all" "100 B,
     IFS=: read -r label m k <<<"$c"
     printf '%-52s %10s %10s %8s\n' "$label" "$(pmed "$m")" "$(pmed "$k")" "$(ratio "$(pmed "$m")" "$(pmed "$k")")"
 done
-printf '%-52s %10s %10s %8s\n' "100 B, acks=1, Lua partitioner (built-in run just before)" "Lua" "built-in" "ratio"
-for c in rr random key_hash sticky consistent key_hash_lz4 sticky_lz4; do
-    label="  $c"
-    [ "${c%_lz4}" = "$c" ] || label="  ${c%_lz4}, lz4"
-    printf '%-52s %10s %10s %8s\n' "$label" "$(pmed "$c")" "$(pmed "bi_$c")" "$(ratio "$(pmed "$c")" "$(pmed "bi_$c")")"
-done
 echo "goals: ingest >= 0.60 and fetch >= 0.90 of loopback; producer >= 1,000,000 records/s of 100 B (acks=1, none"
-echo "or lz4) and at least kcat's rate; a Lua partitioner costs <= 5% against the built-in"
+echo "or lz4) and at least kcat's rate"
 fi
 
 if want consume; then source scripts/bench_consume.sh; fi
-if want partitioners; then source scripts/bench_callgrind.sh; fi
+if want partitioners; then source scripts/bench_partitioners.sh; fi

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client/client_error.h"
+#include "client/record_tail.h"
 #include "client/producer_int.h"
 #include "common/clock.h"
 #include "common/codec.h"
@@ -117,36 +118,6 @@ static inline int appended(moonlog_producer *p, ml_tp *tp, ml_batch *b, const ml
     return 0;
 }
 
-static inline uint8_t *put_varint(uint8_t *d, int32_t v) {
-    uint32_t u = ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
-    while (u >= 0x80) {
-        *d++ = (uint8_t)(u | 0x80);
-        u >>= 7;
-    }
-    *d++ = (uint8_t)u;
-    return d;
-}
-
-static inline uint8_t *put_bytes(uint8_t *d, const void *p, int32_t len) {
-    if (!p) len = -1;
-    d = put_varint(d, len);
-    if (len > 0) memcpy(d, p, (size_t)len);
-    return d + (len > 0 ? len : 0);
-}
-
-size_t ml_acc_encode_tail(uint8_t *d, const void *key, int32_t key_len, const void *value, int32_t value_len,
-                          const moonlog_header *h, int32_t n_headers) {
-    uint8_t *start = d;
-    d = put_bytes(d, key, key_len);
-    d = put_bytes(d, value, value_len);
-    d = put_varint(d, n_headers);
-    for (int32_t i = 0; i < n_headers; i++) {
-        d = put_bytes(d, h[i].key, (int32_t)strlen(h[i].key));
-        d = put_bytes(d, h[i].value, h[i].value_len);
-    }
-    return (size_t)(d - start);
-}
-
 /* Exactly what ml_acc_encode_tail writes. */
 static size_t tail_size(const void *key, int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h,
                         int32_t n_headers) {
@@ -164,7 +135,7 @@ static uint8_t *put_head(ml_batch *b, const ml_prec *prec, size_t tail_len) {
     size_t body = 1 + (size_t)ml_varlong_size(ts_delta) + (size_t)ml_varlong_size(b->count) + tail_len;
     ml_writer *w = &b->recs;
     if ((w->err || w->len + 5 + body > w->cap) && !ml_writer_reserve(w, 5 + body)) return NULL; /* the call only to grow */
-    uint8_t *d = put_varint(w->data + w->len, (int32_t)body);
+    uint8_t *d = ml_put_varint(w->data + w->len, (int32_t)body);
     *d++ = 0; /* attributes */
     uint64_t u = ((uint64_t)ts_delta << 1) ^ (uint64_t)(ts_delta >> 63);
     while (u >= 0x80) {
@@ -172,7 +143,7 @@ static uint8_t *put_head(ml_batch *b, const ml_prec *prec, size_t tail_len) {
         u >>= 7;
     }
     *d++ = (uint8_t)u;
-    d = put_varint(d, b->count);
+    d = ml_put_varint(d, b->count);
     w->len = (size_t)(d + tail_len - w->data);
     return d;
 }
@@ -189,13 +160,14 @@ int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_l
 }
 
 int ml_acc_append_tail(moonlog_producer *p, ml_tp *tp, const uint8_t *tail, size_t tail_len, const ml_prec *prec,
-                       size_t mem, int *new_batch, int *now_full) {
-    int closed;
-    ml_batch *b = batch_for(p, tp, prec, mem, new_batch, &closed);
+                       size_t mem) {
+    int closed, new_batch, full;
+    ml_batch *b = batch_for(p, tp, prec, mem, &new_batch, &closed);
     if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
     uint8_t *d = put_head(b, prec, tail_len);
     if (d) memcpy(d, tail, tail_len);
-    return appended(p, tp, b, prec, mem, closed, now_full);
+    int rc = appended(p, tp, b, prec, mem, closed, &full);
+    return rc != 0 ? rc : (new_batch ? ML_ACC_NEW_BATCH : 0) | (full ? ML_ACC_FULL : 0);
 }
 
 static void fill_header(const ml_batch *b, uint8_t *d, size_t len, int codec) {

@@ -229,13 +229,6 @@ static int serialize(moonlog_plugin *pl, const char *topic, const void *v, int32
     return 0;
 }
 
-int ml_buffer_take(moonlog_producer *p, int64_t mem) {
-    int64_t cur = atomic_load_explicit(&p->buffer_used, memory_order_relaxed);
-    while (cur + mem <= p->conf.buffer_memory)
-        if (atomic_compare_exchange_weak(&p->buffer_used, &cur, cur + mem)) return 1;
-    return 0;
-}
-
 /* Under p->mu: gives back the memory of a record that was not accepted after all. */
 static void release_locked(moonlog_producer *p, size_t mem) {
     p->buffer_used -= (int64_t)mem;

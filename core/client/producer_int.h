@@ -169,16 +169,12 @@ size_t ml_acc_record_size(const void *key, int32_t key_len, const void *value, i
 int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
                   int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
                   int *new_batch, int *now_full);
-/* A record's encoding from its key on (key, value, header count, headers): what does not depend
- * on its batch, so that a staged record is encoded once (no lock needed) and its batch takes the
- * bytes as they are. Writes at most ML_ACC_TAIL_MAX(...) bytes at d; returns how many it wrote. */
-#define ML_ACC_TAIL_MAX(key_bytes, value_bytes) ((size_t)(key_bytes) + (size_t)(value_bytes) + 15)
-#define ML_ACC_TAIL_HEADER_MAX(key_bytes, value_bytes) ((size_t)(key_bytes) + (size_t)(value_bytes) + 10)
-size_t ml_acc_encode_tail(uint8_t *d, const void *key, int32_t key_len, const void *value, int32_t value_len,
-                          const moonlog_header *h, int32_t n_headers);
-/* ml_acc_append for a record encoded by ml_acc_encode_tail. */
+/* ml_acc_append for a record encoded by ml_acc_encode_tail: an error (< 0), or the flags of
+ * *new_batch and *now_full (a drain of 64 records keeps them in registers). */
+#define ML_ACC_NEW_BATCH 1
+#define ML_ACC_FULL 2
 int ml_acc_append_tail(moonlog_producer *p, ml_tp *tp, const uint8_t *tail, size_t tail_len, const ml_prec *prec,
-                       size_t mem, int *new_batch, int *now_full);
+                       size_t mem);
 /* Builds the wire form of a batch (once); no lock needed (the batch is the I/O thread's). */
 int ml_acc_build(moonlog_producer *p, ml_batch *b, moonlog_error *err);
 void ml_acc_batch_free(ml_batch *b);
@@ -186,8 +182,13 @@ void ml_acc_batch_free(ml_batch *b);
 void ml_acc_batch_recycle(moonlog_producer *p, ml_batch *b);
 void ml_acc_free_all(moonlog_producer *p);
 
-/* producer.c: takes mem bytes of buffer.memory if they fit (without p->mu); 1 when taken. */
-int ml_buffer_take(moonlog_producer *p, int64_t mem);
+/* Takes mem bytes of buffer.memory if they fit (without p->mu); 1 when taken. */
+static inline int ml_buffer_take(moonlog_producer *p, int64_t mem) {
+    int64_t cur = atomic_load_explicit(&p->buffer_used, memory_order_relaxed);
+    while (cur + mem <= p->conf.buffer_memory)
+        if (atomic_compare_exchange_weak(&p->buffer_used, &cur, cur + mem)) return 1;
+    return 0;
+}
 
 /* staging.c: with a partitioner plugin, send() stages records (serialized, counted in
  * buffer.memory and pending) and they are partitioned in one plugin call per list. */

@@ -31,11 +31,12 @@
 
 #include "client/client_error.h"
 #include "client/producer_int.h"
+#include "client/record_tail.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "lua/plugin.h"
 
-#define ML_STAGE_MAX 128
+#define ML_STAGE_MAX 64
 #define ML_STAGE_AGE_MS 1
 
 typedef struct ml_staged {
@@ -311,43 +312,41 @@ static void drain_work(moonlog_producer *p, ml_stage *s) {
     ml_stage_buf *w = &s->work;
     ml_plugin_view *views = w->views;
     int64_t gen = 0;
-    int ok = build_views(s) == 0;
+    int ok = build_views(s) == 0, n_bad = 0;
     if (ok) {
         ml_cluster_ops ops;
         ml_producer_cluster_ops(p, &ops);
-        ml_plugin_partition_many(p->partitioner, views, w->n, &ops, &gen, s->errs);
+        n_bad = ml_plugin_partition_many(p->partitioner, views, w->n, &ops, &gen, s->errs);
     }
-    int wake = 0, failed = 0, n_full = 0;
+    int flags = 0, failed = 0, n_full = 0;
     pthread_mutex_lock(&p->mu);
     for (int i = 0; i < w->n; i++) {
         ml_staged *r = &w->recs[i];
         ml_plugin_view *v = &views[i];
         r->prec.generation = gen;
         moonlog_error e;
-        if (!ok || v->status != 0) {
+        if (!ok || (n_bad > 0 && v->status != 0)) {
             if (!ok)
                 ml_error_set(&e, MOONLOG_ERR_PARTITIONER, "out of memory partitioning a record of %s", v->topic);
             fail_locked(p, r, ok ? &s->errs[i] : &e);
             failed = 1;
             continue;
         }
-        int new_batch = 0, full = 0;
-        int rc = ml_acc_append_tail(p, r->topic->parts[v->partition], w->bytes + r->off, r->tail_len, &r->prec, r->mem,
-                                    &new_batch, &full);
-        if (rc != 0) {
+        int rc = ml_acc_append_tail(p, r->topic->parts[v->partition], w->bytes + r->off, r->tail_len, &r->prec, r->mem);
+        if (rc < 0) {
             ml_error_set(&e, rc, "out of memory appending to %s-%d", v->topic, v->partition);
             fail_locked(p, r, &e);
             failed = 1;
             continue;
         }
-        wake |= new_batch | full;
-        if (full) {
+        flags |= rc;
+        if (rc & ML_ACC_FULL) {
             v->status = -2; /* tell on_batch_full below */
             n_full++;
         }
     }
     pthread_mutex_unlock(&p->mu);
-    if (wake || failed) ml_sender_wake(p);
+    if (flags || failed) ml_sender_wake(p);
     for (int i = 0; ok && n_full > 0 && i < w->n; i++)
         if (views[i].status == -2) moonlog_plugin_batch_full(p->partitioner, views[i].topic, views[i].partition);
 }

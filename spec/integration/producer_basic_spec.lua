@@ -147,8 +147,8 @@ return {
 ]])
     local p = producer { partitioner = path, ["linger.ms"] = "50" }
     local parts = {}
-    -- a list of up to 128 records is partitioned before any of it is placed (HOOKS.md), so the
-    -- queues change between lists: 300 records fill three lists before the flush
+    -- a list of up to 64 records is partitioned before any of it is placed (HOOKS.md), so the
+    -- queues change only between lists: 300 records span several lists before the flush
     for i = 1, 600 do
       assert(p:send({ topic = "adaptive", value = tostring(i) }, function(md, err)
         assert.is_nil(err)

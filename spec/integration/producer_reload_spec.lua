@@ -68,9 +68,9 @@ return { api = 1, kind = "partitioner", partition = function(record, cluster) re
         assert.is_nil(swap, "record " .. k .. " of generation 1 after the swap at " .. tostring(swap))
       end
     end
-    -- the records still waiting in the sending thread's list (at most 128) when the file changed
+    -- the records still waiting in the sending thread's list (at most 64) when the file changed
     -- are partitioned by whichever load is current when the list is: a reload acts between lists
-    assert.is_true(swap > N / 4 - 128 and swap <= N / 2 + 100, "swap at " .. tostring(swap))
+    assert.is_true(swap > N / 4 - 64 and swap <= N / 2 + 100, "swap at " .. tostring(swap))
     -- before the swap round_robin used every partition
     local used = {}
     for k = 1, swap - 1 do used[part_of[k]] = true end

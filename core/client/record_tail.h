@@ -1,0 +1,48 @@
+/* A record's encoding from its key on (key, value, header count, headers), RecordBatch v2: what
+ * does not depend on its batch, so that a staged record is encoded once and its batch takes the
+ * bytes as they are (staging.c), and the direct path writes the same bytes (accumulator.c).
+ * Inline: it runs once per record on both paths, and a call costs a tenth of the encoding. */
+#ifndef MOONLOG_CLIENT_RECORD_TAIL_H
+#define MOONLOG_CLIENT_RECORD_TAIL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "moonlog/producer.h"
+
+/* At most ML_ACC_TAIL_MAX(...) bytes at d (headers: ML_ACC_TAIL_HEADER_MAX more each). */
+#define ML_ACC_TAIL_MAX(key_bytes, value_bytes) ((size_t)(key_bytes) + (size_t)(value_bytes) + 15)
+#define ML_ACC_TAIL_HEADER_MAX(key_bytes, value_bytes) ((size_t)(key_bytes) + (size_t)(value_bytes) + 10)
+
+static inline uint8_t *ml_put_varint(uint8_t *d, int32_t v) {
+    uint32_t u = ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
+    while (u >= 0x80) {
+        *d++ = (uint8_t)(u | 0x80);
+        u >>= 7;
+    }
+    *d++ = (uint8_t)u;
+    return d;
+}
+
+static inline uint8_t *ml_put_bytes(uint8_t *d, const void *p, int32_t len) {
+    if (!p) len = -1;
+    d = ml_put_varint(d, len);
+    if (len > 0) memcpy(d, p, (size_t)len);
+    return d + (len > 0 ? len : 0);
+}
+
+/* Writes the tail at d; returns how many bytes it wrote. */
+static inline size_t ml_acc_encode_tail(uint8_t *d, const void *key, int32_t key_len, const void *value,
+                                        int32_t value_len, const moonlog_header *h, int32_t n_headers) {
+    uint8_t *start = d;
+    d = ml_put_bytes(d, key, key_len);
+    d = ml_put_bytes(d, value, value_len);
+    d = ml_put_varint(d, n_headers);
+    for (int32_t i = 0; i < n_headers; i++) {
+        d = ml_put_bytes(d, h[i].key, (int32_t)strlen(h[i].key));
+        d = ml_put_bytes(d, h[i].value, h[i].value_len);
+    }
+    return (size_t)(d - start);
+}
+
+#endif
