@@ -9,7 +9,9 @@
 #     (a shared 2-core machine that also runs the broker); CPU seconds move less;
 #   - instructions: valgrind --tool=callgrind runs of CG_RECORDS (default 200,000) records, per
 #     record the instructions of the thread that calls send() and of the whole client, against the
-#     built-in. Counts move by about 1% with batch and timer timing.
+#     built-in; the median of CG_ROUNDS (default 3) runs: on a busy machine one run in a few
+#     counts up to 5% more with a plugin (timing under valgrind: which thread drains a list, spins
+#     on a lock), while five runs on an idle one stay within 0.2%.
 # The records have keys (perf produce keys each record with its number), so sticky and key_hash
 # hash them with murmur2 as the built-in does: the same algorithm. consistent_random hashes with
 # CRC-32 (librdkafka's choice) and round_robin and random ignore the key: different algorithms,
@@ -17,6 +19,7 @@
 PART_RECORDS=${PART_RECORDS:-2000000}
 PART_ROUNDS=${PART_ROUNDS:-7}
 CG_RECORDS=${CG_RECORDS:-200000}
+CG_ROUNDS=${CG_ROUNDS:-3}
 PARTITIONERS="round_robin random key_hash sticky consistent_random"
 start_broker "$dir/partitioners"
 pt_hp=$hp
@@ -53,14 +56,15 @@ for p in $PARTITIONERS; do
         "$(ptmed "${pt_q[$p]}")" "$(ratio "$(ptmed "${pt_r[$p]}")" "$bi_r")" "$(ratio "$(ptmed "${pt_c[$p]}")" "$bi_c")"
 done
 
-# cg_run NAME [perf produce options]: sets cg_send and cg_all (instructions per record)
-cg_run() {
-    local name=$1 out="$dir/partitioners/$1"
+# cg_one NAME [perf produce options]: prints the instructions per record of the sending thread
+# and of the whole client
+cg_one() {
+    local name=$1 out="$dir/partitioners/$1-$RANDOM"
     shift
     mkdir -p "$out"
     valgrind --tool=callgrind --separate-threads=yes --smc-check=all-non-file \
         --callgrind-out-file="$out/cg.%p" "$B/moonlog" perf produce --bootstrap-server "$pt_hp" \
-        --topic "cg-$name" --num-records "$CG_RECORDS" --record-size 100 --throughput -1 \
+        --topic "cg-$name-$RANDOM" --num-records "$CG_RECORDS" --record-size 100 --throughput -1 \
         --producer-property acks=1 --producer-property linger.ms=5 --producer-property batch.size=1000000 \
         "$@" >/dev/null 2>"$out/valgrind.log"
     local total=0 send=0 f n
@@ -70,11 +74,18 @@ cg_run() {
         # the sending thread is the one whose profile has the producer's send in it
         if grep -q "moonlog_producer_send$" "$f"; then send=$((send + ${n:-0})); fi
     done
-    cg_send=$((send / CG_RECORDS))
-    cg_all=$((total / CG_RECORDS))
+    echo "$((send / CG_RECORDS)) $((total / CG_RECORDS))"
+    rm -rf "$out"
+}
+# cg_run NAME [perf produce options]: sets cg_send and cg_all, medians of CG_ROUNDS runs
+cg_run() {
+    local runs="" r
+    for r in $(seq "$CG_ROUNDS"); do runs+="$(cg_one "$@")"$'\n'; done
+    cg_send=$(awk 'NF {print $1}' <<<"$runs" | median)
+    cg_all=$(awk 'NF {print $2}' <<<"$runs" | median)
 }
 echo
-echo "partitioners: instructions per record (callgrind), moonlog perf produce of $CG_RECORDS records of 100 B, acks=1"
+echo "partitioners: instructions per record (callgrind, median of $CG_ROUNDS runs), moonlog perf produce of $CG_RECORDS records of 100 B, acks=1"
 printf '%-36s %14s %14s %10s %10s\n' "partitioner" "send thread" "all threads" "send/bi" "all/bi"
 cg_run builtin
 bi_send=$cg_send
