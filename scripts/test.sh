@@ -13,14 +13,30 @@ case "${SANITIZE:-}" in
     thread) preload=$(gcc -print-file-name=libtsan.so) ;;
 esac
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+pgfile=$(mktemp)
+# The specs stop what they start, but not when the runner itself dies (a crash in a library it
+# loaded, a kill): busted runs in a process group of its own, and whatever is left in that group
+# (brokers, kcat, node) is stopped when this script ends, however it ends.
+stop_group() {
+    local g
+    g=$(cat "$pgfile" 2>/dev/null)
+    [ -z "$g" ] || kill -TERM -- "-$g" 2>/dev/null || true
+}
+trap 'stop_group; rm -f "$log" "$pgfile"' EXIT
 targets=("$@")
 # Long runs (spec/soak, tagged #soak) have their own target: make soak.
 [ ${#targets[@]} -gt 0 ] || targets=(--exclude-tags=soak spec)
 # busted's own launcher runs under the system Lua and re-executes LuaJIT for --lua, which loses
 # a preloaded sanitizer runtime on the way: run its runner under LuaJIT directly.
-LD_PRELOAD=$preload luajit "$(command -v busted)" --helper=spec/support/helper.lua -o utfTerminal "${targets[@]}" 2>&1 | tee "$log"
-rc=${PIPESTATUS[0]}
+# (tee is not waited for before that: a leftover holding the output open would keep it running.)
+setsid -w bash -c 'echo $$ >"$0"; exec env LD_PRELOAD="$1" luajit "$2" --helper=spec/support/helper.lua -o utfTerminal "${@:3}"' \
+    "$pgfile" "$preload" "$(command -v busted)" "${targets[@]}" > >(echo "$BASHPID" >"$log.tee"; exec tee "$log") 2>&1
+rc=$?
+stop_group
+# then every line is in the log before it is read (tee ends once nothing holds the output open)
+tee_pid=$(cat "$log.tee" 2>/dev/null || true)
+for _ in $(seq 200); do [ -n "$tee_pid" ] && kill -0 "$tee_pid" 2>/dev/null || break; sleep 0.05; done
+rm -f "$log.tee"
 summary=$(grep -aE '^[0-9]+ success' "$log" | tail -n 1)
 passed=$(sed -nE 's/^([0-9]+) success.*/\1/p' <<<"$summary")
 failed=$(sed -nE 's/.* ([0-9]+) failures? \/ ([0-9]+) errors?.*/\1 \2/p' <<<"$summary")
