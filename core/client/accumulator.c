@@ -134,7 +134,8 @@ static uint8_t *put_head(ml_batch *b, const ml_prec *prec, size_t tail_len) {
     int64_t ts_delta = prec->timestamp - b->base_ts;
     size_t body = 1 + (size_t)ml_varlong_size(ts_delta) + (size_t)ml_varlong_size(b->count) + tail_len;
     ml_writer *w = &b->recs;
-    if ((w->err || w->len + 5 + body > w->cap) && !ml_writer_reserve(w, 5 + body)) return NULL; /* the call only to grow */
+    /* the call only to grow: the check inline costs less than the call */
+    if ((w->err || w->len + 5 + body > w->cap) && !ml_writer_reserve(w, 5 + body)) return NULL;
     uint8_t *d = ml_put_varint(w->data + w->len, (int32_t)body);
     *d++ = 0; /* attributes */
     uint64_t u = ((uint64_t)ts_delta << 1) ^ (uint64_t)(ts_delta >> 63);

@@ -144,8 +144,10 @@ static int reserve_bytes(ml_stage_buf *b, size_t more) {
 }
 
 /* live_mu held: the record into the live list; 1 when the list is full, 0, or an error. */
-static inline __attribute__((always_inline)) int push_live(ml_stage *s, ml_topic *t, const ml_prec *prec, size_t mem, const void *key, int32_t key_len,
-                     const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers, int *first) {
+static inline __attribute__((always_inline)) int push_live(ml_stage *s, ml_topic *t, const ml_prec *prec,
+                                                           size_t mem, const void *key, int32_t key_len,
+                                                           const void *value, int32_t value_len,
+                                                           const moonlog_header *h, int32_t n_headers, int *first) {
     ml_stage_buf *b = &s->live;
     if (!key) key_len = -1;
     if (!value) value_len = -1;
@@ -197,8 +199,6 @@ static inline __attribute__((always_inline)) int push_live(ml_stage *s, ml_topic
     return b->n >= ML_STAGE_MAX;
 }
 
-/* buffer.memory taken: stages and counts the record, waking the I/O thread for a new list it
- * does not watch yet (its timer drains lists that waited). */
 /* Counted in pending by the caller: stages the record, waking the I/O thread for a new list it
  * does not watch yet (its timer drains lists that waited). */
 static inline __attribute__((always_inline)) int push(moonlog_producer *p, ml_stage *s, ml_topic *t,
