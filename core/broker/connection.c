@@ -111,7 +111,16 @@ void ml_conn_close(ml_conn *c, const char *reason) {
     free(c);
 }
 
+void ml_conn_drain(ml_conn *c) {
+    c->draining = 1;
+    c->read_paused = 1;
+    event_del(c->read_ev);
+}
+
+size_t ml_conn_unsent(const ml_conn *c) { return evbuffer_get_length(bufferevent_get_output(c->bev)); }
+
 static void conn_update_reading(ml_conn *c) {
+    if (c->draining) return;
     size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
     int full = c->queued >= ML_CONN_MAX_QUEUED || out >= ML_CONN_MAX_OUTPUT;
     if (full && !c->read_paused) {

@@ -23,6 +23,7 @@ typedef struct ml_conn {
     TAILQ_HEAD(, ml_request) queue;   /* requests in arrival order, answered from the head */
     int queued;
     int read_paused;
+    int draining;                     /* the broker is stopping: no more reads, answers still go out */
     TAILQ_ENTRY(ml_conn) link;
 } ml_conn;
 
@@ -32,5 +33,9 @@ int ml_conn_open(struct ml_server *server, int fd, const struct sockaddr *addr, 
 void ml_conn_close(ml_conn *conn, const char *reason);
 /* Called when a request at any position in the queue became done: writes what is in order. */
 void ml_conn_flush(ml_conn *conn);
+/* The broker is stopping: reads no more requests; what is answered already still goes out. */
+void ml_conn_drain(ml_conn *conn);
+/* Bytes of answers not written to the socket yet. */
+size_t ml_conn_unsent(const ml_conn *conn);
 
 #endif

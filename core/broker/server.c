@@ -122,13 +122,47 @@ int ml_server_init(ml_server *s, const ml_broker_config *config, ml_err *err) {
     return 0;
 }
 
+static void on_drain_deadline(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    *(int *)arg = 1;
+}
+
+static int unsent_answers(ml_server *s) {
+    ml_conn *c;
+    TAILQ_FOREACH(c, &s->conns, link) {
+        if (ml_conn_unsent(c) > 0) return 1;
+    }
+    return 0;
+}
+
+/* Writes out the answers of requests already handled, for up to ML_SERVER_DRAIN_MS: a Produce
+ * appended but not answered would be retried by its client after the restart and written twice
+ * (what Kafka's controlled shutdown avoids by answering before it closes). */
+#define ML_SERVER_DRAIN_MS 2000
+static void drain_answers(ml_server *s) {
+    ml_conn *c;
+    TAILQ_FOREACH(c, &s->conns, link) ml_conn_drain(c);
+    int late = 0;
+    struct event *deadline = evtimer_new(s->base, on_drain_deadline, &late);
+    struct timeval tv = {ML_SERVER_DRAIN_MS / 1000, (ML_SERVER_DRAIN_MS % 1000) * 1000};
+    if (!deadline || evtimer_add(deadline, &tv) != 0) late = 1;
+    while (!late && unsent_answers(s))
+        if (event_base_loop(s->base, EVLOOP_ONCE) < 0) break;
+    if (late && unsent_answers(s)) ml_warn("shutting down with answers not sent after %d ms", ML_SERVER_DRAIN_MS);
+    if (deadline) event_free(deadline);
+}
+
 int ml_server_run(ml_server *s, ml_err *err) {
     if (event_base_dispatch(s->base) < 0) return ml_err_set(err, ML_EIO, "event loop failed");
-    /* Stop taking work, drop the clients, then flush and checkpoint every partition. */
+    /* Stop taking work, send what is answered, drop the clients, then flush and checkpoint
+     * every partition. */
     if (s->listener) {
         evconnlistener_free(s->listener);
         s->listener = NULL;
     }
+    event_del(s->maintenance);
+    drain_answers(s);
     while (!TAILQ_EMPTY(&s->conns)) ml_conn_close(TAILQ_FIRST(&s->conns), NULL);
     int rc = 0;
     if (s->logs) {
