@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client/client_error.h"
+#include "client/batch_append.h"
 #include "client/record_tail.h"
 #include "client/producer_int.h"
 #include "common/clock.h"
@@ -77,10 +78,10 @@ static ml_batch *batch_new(moonlog_producer *p, ml_tp *tp, int64_t now_ms, int64
     return b;
 }
 
-/* The partition's open batch with room for one more record of mem bytes (opened if need be), or
- * NULL when out of memory; *closed when the open one had no room left (it is full now). */
-static inline ml_batch *batch_for(moonlog_producer *p, ml_tp *tp, const ml_prec *prec, size_t mem, int *new_batch,
-                                  int *closed) {
+/* The slow part of ml_acc_batch_for: the open batch is missing, full, sent, has no room for mem
+ * bytes or no slot for one more record. */
+ml_batch *ml_acc_batch_slow(moonlog_producer *p, ml_tp *tp, const ml_prec *prec, size_t mem, int *new_batch,
+                            int *closed) {
     ml_batch *b = tp->tail;
     size_t limit = (size_t)p->conf.batch_size;
     *new_batch = 0;
@@ -105,19 +106,6 @@ static inline ml_batch *batch_for(moonlog_producer *p, ml_tp *tp, const ml_prec 
     return b;
 }
 
-/* After the record's bytes went into b. */
-static inline int appended(moonlog_producer *p, ml_tp *tp, ml_batch *b, const ml_prec *prec, size_t mem, int closed,
-                           int *now_full) {
-    if (b->recs.err) return MOONLOG_ERR_BUFFER_EXHAUSTED;
-    b->precs[b->count++] = *prec;
-    if (prec->timestamp > b->max_ts) b->max_ts = prec->timestamp;
-    b->mem += mem;
-    tp->queued_bytes += (int64_t)mem;
-    if (b->recs.len >= (size_t)p->conf.batch_size) b->full = 1;
-    *now_full = b->full || closed;
-    return 0;
-}
-
 /* Exactly what ml_acc_encode_tail writes. */
 static size_t tail_size(const void *key, int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h,
                         int32_t n_headers) {
@@ -127,48 +115,15 @@ static size_t tail_size(const void *key, int32_t key_len, const void *value, int
     return n;
 }
 
-/* Reserves room in b for a record whose tail is tail_len bytes and writes what depends on the
- * batch (length, attributes, timestamp and offset deltas); where the tail goes, or NULL when out
- * of memory. One reservation per record: the writer's per-field checks cost more than the bytes. */
-static uint8_t *put_head(ml_batch *b, const ml_prec *prec, size_t tail_len) {
-    int64_t ts_delta = prec->timestamp - b->base_ts;
-    size_t body = 1 + (size_t)ml_varlong_size(ts_delta) + (size_t)ml_varlong_size(b->count) + tail_len;
-    ml_writer *w = &b->recs;
-    /* the call only to grow: the check inline costs less than the call */
-    if ((w->err || w->len + 5 + body > w->cap) && !ml_writer_reserve(w, 5 + body)) return NULL;
-    uint8_t *d = ml_put_varint(w->data + w->len, (int32_t)body);
-    *d++ = 0; /* attributes */
-    uint64_t u = ((uint64_t)ts_delta << 1) ^ (uint64_t)(ts_delta >> 63);
-    while (u >= 0x80) {
-        *d++ = (uint8_t)(u | 0x80);
-        u >>= 7;
-    }
-    *d++ = (uint8_t)u;
-    d = ml_put_varint(d, b->count);
-    w->len = (size_t)(d + tail_len - w->data);
-    return d;
-}
-
 int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
                   int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
                   int *new_batch, int *now_full) {
     int closed;
-    ml_batch *b = batch_for(p, tp, prec, mem, new_batch, &closed);
+    ml_batch *b = ml_acc_batch_for(p, tp, prec, mem, new_batch, &closed);
     if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
-    uint8_t *d = put_head(b, prec, tail_size(key, key_len, value, value_len, h, n_headers));
+    uint8_t *d = ml_acc_put_head(b, prec, tail_size(key, key_len, value, value_len, h, n_headers));
     if (d) ml_acc_encode_tail(d, key, key_len, value, value_len, h, n_headers);
-    return appended(p, tp, b, prec, mem, closed, now_full);
-}
-
-int ml_acc_append_tail(moonlog_producer *p, ml_tp *tp, const uint8_t *tail, size_t tail_len, const ml_prec *prec,
-                       size_t mem) {
-    int closed, new_batch, full;
-    ml_batch *b = batch_for(p, tp, prec, mem, &new_batch, &closed);
-    if (!b) return MOONLOG_ERR_BUFFER_EXHAUSTED;
-    uint8_t *d = put_head(b, prec, tail_len);
-    if (d) memcpy(d, tail, tail_len);
-    int rc = appended(p, tp, b, prec, mem, closed, &full);
-    return rc != 0 ? rc : (new_batch ? ML_ACC_NEW_BATCH : 0) | (full ? ML_ACC_FULL : 0);
+    return ml_acc_appended(p, tp, b, prec, mem, closed, now_full);
 }
 
 static void fill_header(const ml_batch *b, uint8_t *d, size_t len, int codec) {

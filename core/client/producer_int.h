@@ -169,12 +169,9 @@ size_t ml_acc_record_size(const void *key, int32_t key_len, const void *value, i
 int ml_acc_append(moonlog_producer *p, ml_tp *tp, const void *key, int32_t key_len, const void *value,
                   int32_t value_len, const moonlog_header *h, int32_t n_headers, const ml_prec *prec, size_t mem,
                   int *new_batch, int *now_full);
-/* ml_acc_append for a record encoded by ml_acc_encode_tail: an error (< 0), or the flags of
- * *new_batch and *now_full (a drain of 64 records keeps them in registers). */
+/* the flags of ml_acc_append_tail (client/batch_append.h) */
 #define ML_ACC_NEW_BATCH 1
 #define ML_ACC_FULL 2
-int ml_acc_append_tail(moonlog_producer *p, ml_tp *tp, const uint8_t *tail, size_t tail_len, const ml_prec *prec,
-                       size_t mem);
 /* Builds the wire form of a batch (once); no lock needed (the batch is the I/O thread's). */
 int ml_acc_build(moonlog_producer *p, ml_batch *b, moonlog_error *err);
 void ml_acc_batch_free(ml_batch *b);
@@ -196,7 +193,8 @@ static inline int ml_buffer_take(moonlog_producer *p, int64_t mem) {
 ml_stage *ml_stage_get(moonlog_producer *p);
 /* Under p->mu, with the record's buffer.memory taken: copies the record into the stage and counts
  * it pending; 1 when the list should be partitioned now (full), 0 when it can wait, or an error
- * (nothing staged or counted). The stage remembers t for ml_stage_try. */
+ * (nothing staged or counted). The stage remembers t for ml_stage_try. key_len (value_len) is -1
+ * exactly when key (value) is NULL, as send() normalizes them. */
 int ml_stage_push(moonlog_producer *p, ml_stage *s, ml_topic *t, const ml_prec *prec, size_t mem, const void *key,
                   int32_t key_len, const void *value, int32_t value_len, const moonlog_header *h, int32_t n_headers);
 /* Without p->mu: stages the record as ml_stage_push does when this thread's stage last staged to

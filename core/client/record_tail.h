@@ -31,11 +31,16 @@ static inline uint8_t *ml_put_bytes(uint8_t *d, const void *p, int32_t len) {
     return d + (len > 0 ? len : 0);
 }
 
-/* Writes the tail at d; returns how many bytes it wrote. */
-static inline size_t ml_acc_encode_tail(uint8_t *d, const void *key, int32_t key_len, const void *value,
-                                        int32_t value_len, const moonlog_header *h, int32_t n_headers) {
+/* Writes the tail at d; returns how many bytes it wrote, and sets *key_at (when not NULL) to
+ * where the key's bytes went (NULL for a null key). Always inline: out of line, its call and the
+ * seven arguments cost a fifth of what it does. */
+static inline __attribute__((always_inline)) size_t ml_acc_encode_tail_at(uint8_t *d, const void *key, int32_t key_len,
+                                                                          const void *value, int32_t value_len,
+                                                                          const moonlog_header *h, int32_t n_headers,
+                                                                          const uint8_t **key_at) {
     uint8_t *start = d;
     d = ml_put_bytes(d, key, key_len);
+    if (key_at) *key_at = key ? d - key_len : NULL;
     d = ml_put_bytes(d, value, value_len);
     d = ml_put_varint(d, n_headers);
     for (int32_t i = 0; i < n_headers; i++) {
@@ -43,6 +48,12 @@ static inline size_t ml_acc_encode_tail(uint8_t *d, const void *key, int32_t key
         d = ml_put_bytes(d, h[i].value, h[i].value_len);
     }
     return (size_t)(d - start);
+}
+
+static inline __attribute__((always_inline)) size_t ml_acc_encode_tail(uint8_t *d, const void *key, int32_t key_len,
+                                                                       const void *value, int32_t value_len,
+                                                                       const moonlog_header *h, int32_t n_headers) {
+    return ml_acc_encode_tail_at(d, key, key_len, value, value_len, h, n_headers, NULL);
 }
 
 #endif

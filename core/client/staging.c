@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/batch_append.h"
 #include "client/client_error.h"
 #include "client/producer_int.h"
 #include "client/record_tail.h"
@@ -57,6 +58,9 @@ typedef struct ml_stage_buf {
     int32_t n_headers; /* of all the records */
     uint8_t *bytes;
     size_t len, cap_bytes;
+    int *runs; /* where a run of one topic starts: its views get the partition count at the drain */
+    int n_runs, cap_runs;
+    const ml_topic *last; /* the last record's topic (NULL when empty) */
 } ml_stage_buf;
 
 struct ml_stage {
@@ -132,14 +136,37 @@ static int grow(void **ptr, int *cap, int need, size_t elem) {
     return 0;
 }
 
-static int reserve_bytes(ml_stage_buf *b, size_t more) {
-    if (b->len + more <= b->cap_bytes) return 0;
+/* Where a key of key_len bytes starts in an encoded tail: after its length (a varint). */
+static inline size_t key_at(int32_t key_len) {
+    uint32_t u = ((uint32_t)key_len << 1) ^ (uint32_t)(key_len >> 31);
+    size_t n = 1;
+    for (; u >= 0x80; u >>= 7) n++;
+    return n;
+}
+
+/* The bytes may move: the views' keys, which point into them, move with them. */
+static int grow_bytes(ml_stage_buf *b, size_t more) {
     size_t c = b->cap_bytes ? b->cap_bytes : 8192;
     while (c < b->len + more) c *= 2;
     uint8_t *n = realloc(b->bytes, c);
     if (!n) return -1;
     b->bytes = n;
     b->cap_bytes = c;
+    for (int i = 0; i < b->n; i++)
+        if (b->views[i].key_len >= 0) b->views[i].key = n + b->recs[i].off + key_at(b->views[i].key_len);
+    return 0;
+}
+
+static inline int reserve_bytes(ml_stage_buf *b, size_t more) {
+    return b->len + more <= b->cap_bytes ? 0 : grow_bytes(b, more);
+}
+
+/* A record of topic t after the last one: a new run when the topic changes. */
+static inline int note_run(ml_stage_buf *b, const ml_topic *t) {
+    if (b->last == t) return 0;
+    if (grow((void **)&b->runs, &b->cap_runs, b->n_runs + 1, sizeof *b->runs) != 0) return -1;
+    b->runs[b->n_runs++] = b->n;
+    b->last = t;
     return 0;
 }
 
@@ -149,33 +176,29 @@ static inline __attribute__((always_inline)) int push_live(ml_stage *s, ml_topic
                                                            const void *value, int32_t value_len,
                                                            const moonlog_header *h, int32_t n_headers, int *first) {
     ml_stage_buf *b = &s->live;
-    if (!key) key_len = -1;
-    if (!value) value_len = -1;
-    /* room for the encoded record (varints at their longest), and the headers' plain form */
-    size_t need = ML_ACC_TAIL_MAX(key_len > 0 ? key_len : 0, value_len > 0 ? value_len : 0);
-    for (int32_t i = 0; i < n_headers; i++) {
-        size_t kn = strlen(h[i].key), vn = (size_t)(h[i].value && h[i].value_len > 0 ? h[i].value_len : 0);
-        need += ML_ACC_TAIL_HEADER_MAX(kn, vn) + sizeof(int32_t) + kn + 1 + vn;
-    }
+    /* room for the encoded record: mem (ml_acc_record_size) bounds it, and the headers' plain form */
+    size_t need = mem;
+    for (int32_t i = 0; i < n_headers; i++)
+        need += sizeof(int32_t) + strlen(h[i].key) + 1 + (size_t)(h[i].value && h[i].value_len > 0 ? h[i].value_len : 0);
     if (b->n == b->cap && (grow((void **)&b->recs, &b->cap, b->n + 1, sizeof *b->recs) != 0 ||
                            grow((void **)&b->views, &b->cap_views, b->cap, sizeof *b->views) != 0))
         return MOONLOG_ERR_BUFFER_EXHAUSTED;
-    if (reserve_bytes(b, need) != 0) return MOONLOG_ERR_BUFFER_EXHAUSTED;
+    if (reserve_bytes(b, need) != 0 || note_run(b, t) != 0) return MOONLOG_ERR_BUFFER_EXHAUSTED;
     ml_staged *r = &b->recs[b->n];
     r->prec = *prec;
     r->topic = t;
     r->mem = mem;
     r->off = b->len;
     ml_plugin_view *v = &b->views[b->n];
+    uint8_t *d = b->bytes + b->len;
     v->topic = t->name;
-    v->key = NULL; /* drain_held points it into bytes, build_views the headers */
-    v->headers = NULL;
+    v->headers = NULL; /* build_views points them into the bytes */
     v->timestamp = prec->timestamp;
     v->key_len = key_len;
     v->value_len = value_len;
     v->n_headers = n_headers;
-    uint8_t *d = b->bytes + b->len;
-    size_t tail = ml_acc_encode_tail(d, key, key_len, value, value_len, h, n_headers);
+    v->status = -1; /* not partitioned yet (ml_plugin_partition_many) */
+    size_t tail = ml_acc_encode_tail_at(d, key, key_len, value, value_len, h, n_headers, (const uint8_t **)&v->key);
     r->tail_len = tail;
     b->len += tail;
     if (n_headers > 0) {
@@ -253,14 +276,6 @@ int ml_stage_try(moonlog_producer *p, const char *topic, const ml_prec *prec, si
     int rc = push(p, s, s->topic, prec, mem, key, key_len, value, value_len, h, n_headers);
     if (rc < 0) uncount(p, mem);
     return rc;
-}
-
-/* Where a key of key_len bytes starts in an encoded tail: after its length (a varint). */
-static size_t key_at(int32_t key_len) {
-    uint32_t u = ((uint32_t)key_len << 1) ^ (uint32_t)(key_len >> 31);
-    size_t n = 1;
-    for (; u >= 0x80; u >>= 7) n++;
-    return n;
 }
 
 /* Points the views' keys (and the headers array) into the work buffer; -1 when out of memory. */
@@ -362,16 +377,16 @@ static void drain_held(moonlog_producer *p, ml_stage *s) {
     atomic_store(&s->n_live, 0);
     live_unlock(s);
     ml_stage_buf *w = &s->work;
-    for (int i = 0; i < w->n; i++) { /* the views' pointers into the bytes, now that they stay put */
-        ml_plugin_view *v = &w->views[i];
-        v->partitions = w->recs[i].topic->n_partitions;
-        if (v->key_len >= 0) v->key = w->bytes + w->recs[i].off + key_at(v->key_len);
-    }
+    /* the partition count under p->mu, on the first view of each topic's run: the only views
+     * whose count the trampoline reads */
+    for (int i = 0; i < w->n_runs; i++) w->views[w->runs[i]].partitions = w->recs[w->runs[i]].topic->n_partitions;
     pthread_mutex_unlock(&p->mu);
     if (s->work.n > 0) drain_work(p, s);
     s->work.n = 0;
     s->work.len = 0;
     s->work.n_headers = 0;
+    s->work.n_runs = 0;
+    s->work.last = NULL;
     atomic_store(&s->draining, 0);
 }
 
@@ -443,6 +458,7 @@ static void buf_free(ml_stage_buf *b) {
     free(b->recs);
     free(b->views);
     free(b->bytes);
+    free(b->runs);
 }
 
 void ml_stage_free_all(moonlog_producer *p) {

@@ -228,9 +228,10 @@ static int tr_timed_out(lua_State *L) {
 }
 
 /* The partition trampoline: host code (not sandboxed), run in one lua_pcall for a whole list of
- * records. Records are FFI views (ml_plugin_view); the plugin gets one reused table whose key and
- * headers are made only when it reads them (a string per key costs ~30 ns: most partitioners
- * never look). Each record's call is protected on its own, so a failure fails only that record;
+ * records. Records are FFI views (ml_plugin_view); the plugin gets one reused table holding only
+ * topic and partitions (rewritten when the topic changes): every other field is read from the
+ * view when the plugin asks for it (a string per key costs ~30 ns, storing the three numbers a
+ * record ~15 instructions, a third of the loop: most partitioners never look). Each record's call is protected on its own, so a failure fails only that record;
  * JIT-compiled, the loop and the Lua-to-Lua call cost a few ns a record. */
 static const char partition_many_src[] =
     "local begin, timed_out, slot, helpers, p_murmur2, p_crc32 = ...\n"
@@ -245,13 +246,16 @@ static const char partition_many_src[] =
     "local pcall, type, tonumber, floor, setmetatable = pcall, type, tonumber, math.floor, setmetatable\n"
     "-- the record being partitioned: the list and an index (a cdata kept in an upvalue per record\n"
     "-- would be allocated per record; a number is not)\n"
-    "local cur_list, cur_i = nil, 0\n"
+    "local cur_list, cur_i, cur_parts = nil, 0, 0\n"
     "local function lazy(_, k)\n"
     "  if cur_list == nil then return nil end\n"
     "  local v = cur_list[cur_i]\n"
     "  if k == 'key' then\n"
     "    if v.key == nil then return nil end\n"
     "    return fstring(v.key, v.key_len)\n"
+    "  elseif k == 'key_size' then return v.key_len -- -1 for a null key\n"
+    "  elseif k == 'value_size' then return v.value_len\n"
+    "  elseif k == 'timestamp' then return tonumber(v.timestamp)\n"
     "  elseif k == 'headers' then\n"
     "    if v.n_headers <= 0 then return nil end\n"
     "    local hs = {}\n"
@@ -280,7 +284,7 @@ static const char partition_many_src[] =
     "  local v = cur_list[cur_i]\n"
     "  if v.key == nil then return nil end\n"
     "  if n ~= nil then return murmur2_partition(fstring(v.key, v.key_len), n) end\n"
-    "  return murmur2_part(v.key, v.key_len, v.partitions)\n"
+    "  return murmur2_part(v.key, v.key_len, cur_parts)\n"
     "end\n"
     "helpers.key_crc32_partition = function(r, n)\n"
     "  if r ~= rec or cur_list == nil then\n"
@@ -291,7 +295,7 @@ static const char partition_many_src[] =
     "  local v = cur_list[cur_i]\n"
     "  if v.key == nil then return nil end\n"
     "  if n ~= nil then return crc32_partition(fstring(v.key, v.key_len), n) end\n"
-    "  return crc32_part(v.key, v.key_len, v.partitions)\n"
+    "  return crc32_part(v.key, v.key_len, cur_parts)\n"
     "end\n"
     "return function(fn, n, cluster, limited)\n"
     "  if fn == nil then cur_list = nil return end -- after a failed call: no stale views\n"
@@ -301,21 +305,18 @@ static const char partition_many_src[] =
     "  local tp = v0[0].topic\n"
     "  local topic, errs = fstring(tp), nil\n"
     "  -- plugins must not write to rec: topic and partitions are stored only when the topic changes\n"
-    "  -- (the host gives every record of a topic in one list the same partition count)\n"
+    "  -- (the host sets the count only on the first view of each run of one topic)\n"
     "  local parts = v0[0].partitions\n"
     "  r.topic = topic\n"
     "  r.partitions = parts\n"
-    "  cur_list = v0\n"
+    "  cur_list, cur_parts = v0, parts\n"
     "  for i = 0, n - 1 do\n"
     "    local v = v0[i]\n"
     "    if v.topic ~= tp then\n"
     "      tp = v.topic; topic = fstring(tp); r.topic = topic\n"
-    "      parts = v.partitions; r.partitions = parts\n"
+    "      parts = v.partitions; r.partitions = parts; cur_parts = parts\n"
     "    end\n"
     "    cur_i = i\n"
-    "    r.value_size = v.value_len\n"
-    "    r.key_size = v.key ~= nil and v.key_len or -1\n"
-    "    r.timestamp = tonumber(v.timestamp)\n"
     "    if limited then begin() end\n"
     "    local ok, p = pcall(fn, r, cluster)\n"
     "    if ok and type(p) == 'number' and p >= 0 and p < parts and p == floor(p) then\n"
@@ -323,6 +324,7 @@ static const char partition_many_src[] =
     "      v.status = 0\n"
     "    else\n"
     "      v.status = ok and 2 or ((limited and timed_out()) and 3 or 1)\n"
+    "      v.partitions = parts -- for the error's message: only a run's first view has it\n"
     "      errs = errs or {}\n"
     "      errs[i] = p\n"
     "    end\n"
@@ -775,7 +777,6 @@ static void views_fail_all(ml_plugin_view *v, int n, moonlog_error *errs, const 
 
 int ml_plugin_partition_many(moonlog_plugin *pl, ml_plugin_view *v, int n, const ml_cluster_ops *ops,
                              int64_t *generation, moonlog_error *errs) {
-    for (int i = 0; i < n; i++) v[i].status = -1;
     moonlog_error e;
     ml_lua_tls *t = tls_get();
     if (!t) {
@@ -825,8 +826,8 @@ int ml_plugin_partition_many(moonlog_plugin *pl, ml_plugin_view *v, int n, const
 
 int ml_plugin_partition(moonlog_plugin *pl, const ml_plugin_record *r, int32_t n_partitions,
                         const ml_cluster_ops *ops, int32_t *partition, int64_t *generation, moonlog_error *err) {
-    ml_plugin_view v = {r->topic, r->key, r->headers, r->timestamp, r->key_len, r->value_len, r->n_headers,
-                        n_partitions, 0, 0};
+    ml_plugin_view v = {r->topic, r->key, r->headers, r->timestamp, r->key ? r->key_len : -1, r->value_len,
+                        r->n_headers, n_partitions, 0, -1};
     moonlog_error e;
     int64_t gen = 0;
     if (ml_plugin_partition_many(pl, &v, 1, ops, &gen, &e) != 0) {

@@ -58,10 +58,10 @@ typedef struct ml_plugin_view {
 int ml_plugin_kind(const moonlog_plugin *pl);
 const char *ml_plugin_name(const moonlog_plugin *pl);
 
-/* Partitions n records with ONE call into Lua (the per-record crossing is what a plugin cost);
- * the views of one topic must carry the same partition count (the trampoline reads it when the
- * topic changes):
- * every view gets status 0 and its partition, or a non-zero status and errs[i] set
+/* Partitions n records with ONE call into Lua (the per-record crossing is what a plugin cost).
+ * The views come with status -1 and key_len -1 for a null key; the partition count is read only
+ * from the first view of each run of one topic (where `topic` changes), the others' may be unset.
+ * Every view gets status 0 and its partition, or a non-zero status and errs[i] set
  * (MOONLOG_ERR_PARTITIONER / MOONLOG_ERR_PLUGIN_TIMEOUT naming the plugin and line); a record's
  * failure never affects the others. *generation is the plugin load that ran. Returns how many
  * records failed. plugin.timeout.ms applies to each record. */

@@ -130,6 +130,34 @@ describe("producer staging (partitioner plugin)", function()
     end
   end)
 
+  it("gives each record's own sizes and timestamp when read, and pairs(record) lists only topic and partitions", function()
+    -- key_size, value_size and timestamp are read from the staged record when the plugin asks
+    -- (HOOKS.md): each record of a list must see its own, not the previous record's
+    local path = plugin("fields", [[
+      return { api = 1, kind = "partitioner", partition = function(r)
+        local listed = {}
+        for k in pairs(r) do listed[#listed + 1] = k end
+        table.sort(listed)
+        local want = tonumber(r.key)
+        if table.concat(listed, ",") ~= "partitions,topic" then error("pairs listed " .. table.concat(listed, ",")) end
+        if r.timestamp ~= 1700000000000 + want then error("timestamp " .. tostring(r.timestamp)) end
+        if r.value_size ~= want or r.key_size ~= #r.key then error("sizes " .. r.value_size .. " " .. r.key_size) end
+        if r.topic ~= "fields" or r.partitions ~= 3 then error("topic " .. r.topic .. " " .. r.partitions) end
+        return want % 3
+      end }]])
+    local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, partitioner = path, ["linger.ms"] = "5" })
+    local N, placed = 300, {}
+    for i = 1, N do
+      assert(p:send({ topic = "fields", key = tostring(i), value = ("v"):rep(i), timestamp = 1700000000000 + i },
+        function(md, err)
+          assert(not err, err and err.message)
+          placed[i] = md.partition
+        end))
+    end
+    assert(p:close())
+    for i = 1, N do assert.are.equal(i % 3, placed[i], "record " .. i) end
+  end)
+
   it("calls on_batch_full so a sticky plugin moves on", function()
     local path = plugin("stick", [[
 local current = 0
