@@ -16,8 +16,11 @@
  * A record the partitioner fails is completed by the I/O thread with the error (callback,
  * queued report or send_sync's result), as the Java producer delivers a partitioner exception.
  *
- * Locking: a list's staged records (live, first_ms, watched) are live_mu's, a spin lock: the
- * owner thread pushes, and another thread takes it only to swap the list out or to look at it.
+ * Locking: a list's staged records (live) are live_mu's, a spin lock: the owner thread pushes,
+ * and another thread takes it only to swap the list out. The I/O thread looks at a list (its
+ * count, its age, whether it watches it) through atomics, without live_mu: it looks on every pass
+ * of its loop, and a holder of a spin lock taken off its core (2 cores here, shared with the
+ * broker) made the owner spin and yield thousands of times a second.
  * A send() to the topic its thread staged to last takes no lock another sender waits for
  * (ml_stage_try: buffer.memory and pending are atomics); the first record of a topic, a full
  * buffer or a closing producer take the path under p->mu. A drain holds the stage's drain_mu
@@ -70,9 +73,10 @@ struct ml_stage {
     pthread_mutex_t drain_mu;
     atomic_int live_mu; /* a spin lock (live_lock) */
     ml_stage_buf live; /* live_mu */
-    int64_t first_ms;  /* live_mu: when the oldest live record was staged (monotonic) */
-    int watched;       /* live_mu: the I/O thread's timer watches this list (no wake needed) */
-    atomic_int n_live; /* live.n, for a look without the lock */
+    /* for the I/O thread's look at the list without live_mu (ml_stage_run): */
+    _Atomic int64_t first_ms; /* when the oldest live record was staged (monotonic) */
+    atomic_int watched;       /* the I/O thread's timer watches this list (no wake needed) */
+    atomic_int n_live;        /* live.n */
     atomic_int draining; /* a drain holds records taken out of live and not appended yet */
     /* drain_mu */
     ml_stage_buf work;
@@ -216,9 +220,10 @@ static inline __attribute__((always_inline)) int push_live(ml_stage *s, ml_topic
         b->len = (size_t)(d - b->bytes);
     }
     *first = b->n == 0;
-    if (*first) s->first_ms = ml_mono_ms();
+    if (*first) atomic_store_explicit(&s->first_ms, ml_mono_ms(), memory_order_relaxed);
     b->n++;
-    atomic_store_explicit(&s->n_live, b->n, memory_order_release);
+    /* a list's first record seq_cst: see push */
+    atomic_store_explicit(&s->n_live, b->n, *first ? memory_order_seq_cst : memory_order_release);
     return b->n >= ML_STAGE_MAX;
 }
 
@@ -231,8 +236,12 @@ static inline __attribute__((always_inline)) int push(moonlog_producer *p, ml_st
     int first = 0;
     live_lock(s);
     int rc = push_live(s, t, prec, mem, key, key_len, value, value_len, h, n_headers, &first);
-    int wake = rc >= 0 && first && !s->watched;
     live_unlock(s);
+    int wake = 0;
+    /* n_live's store then watched's load, and ml_stage_run's store of watched then load of
+     * n_live, all seq_cst: either it sees this list and watches it, or this sees watched 0 and
+     * wakes it */
+    if (rc >= 0 && first) wake = !atomic_load_explicit(&s->watched, memory_order_seq_cst);
     if (rc < 0) return rc;
     s->topic = t;
     if (wake) ml_sender_wake(p);
@@ -424,10 +433,11 @@ void ml_stage_run(moonlog_producer *p, int64_t now, int64_t *next) {
     pthread_mutex_lock(&p->mu);
     int all = p->flushing || p->closing;
     for (ml_stage *s = p->stages; s; s = s->next) {
-        live_lock(s);
-        int skip = s->live.n == 0 || (!all && now - s->first_ms < age);
-        live_unlock(s);
-        if (skip) continue;
+        /* no live_mu: a look at a list that changes meanwhile only drains it early or late by
+         * one pass, and the owner does not wait on the I/O thread for each record */
+        if (atomic_load_explicit(&s->n_live, memory_order_acquire) == 0 ||
+            (!all && now - atomic_load_explicit(&s->first_ms, memory_order_relaxed) < age))
+            continue;
         if (grow((void **)&due, &cap_due, n_due + 1, sizeof *due) != 0) break;
         due[n_due++] = s;
     }
@@ -445,10 +455,17 @@ void ml_stage_run(moonlog_producer *p, int64_t now, int64_t *next) {
     /* what is staged now is watched by the timer; a list that starts later wakes us (send) */
     pthread_mutex_lock(&p->mu);
     for (ml_stage *s = p->stages; s; s = s->next) {
-        live_lock(s);
-        s->watched = s->live.n > 0;
-        if (s->watched) *next = min_due(*next, s->first_ms + age);
-        live_unlock(s);
+        int n = atomic_load_explicit(&s->n_live, memory_order_acquire);
+        if (n == 0 && atomic_load_explicit(&s->watched, memory_order_relaxed)) {
+            /* against push's store of n_live then load of watched: either this sees a list
+             * started meanwhile, or its first push sees watched 0 and wakes us */
+            atomic_store_explicit(&s->watched, 0, memory_order_seq_cst);
+            n = atomic_load_explicit(&s->n_live, memory_order_seq_cst);
+        }
+        if (n == 0) continue;
+        if (!atomic_load_explicit(&s->watched, memory_order_relaxed))
+            atomic_store_explicit(&s->watched, 1, memory_order_relaxed);
+        *next = min_due(*next, atomic_load_explicit(&s->first_ms, memory_order_relaxed) + age);
     }
     if (busy) *next = min_due(*next, now + 1);
     pthread_mutex_unlock(&p->mu);
