@@ -21,12 +21,11 @@ PART_ROUNDS=${PART_ROUNDS:-7}
 CG_RECORDS=${CG_RECORDS:-200000}
 CG_ROUNDS=${CG_ROUNDS:-3}
 PARTITIONERS="round_robin random key_hash sticky consistent_random"
-# The broker only takes the records in: its logs on tmpfs (about 1.5 GB here), so that the disk's
-# writeback of earlier runs does not slow later ones (on disk, a run after 3 GB of earlier ones
-# went 15% slower, and a pair's two runs drifted apart with it).
-pt_logs=$(mktemp -d /dev/shm/moonlog-bench-pt.XXXXXX 2>/dev/null || mktemp -d "$dir/pt-logs.XXXXXX")
-trap 'cleanup; rm -rf "$pt_logs"' EXIT
-start_broker "$dir/partitioners" --override "log.dirs=$pt_logs"
+# The broker only takes the records in: its logs on tmpfs (about 1.5 GB here, tmpfs_dir), so that
+# the disk's writeback of earlier runs does not slow later ones (on disk, a run after 3 GB of
+# earlier ones went 15% slower, and a pair's two runs drifted apart with it).
+tmpfs_dir partitioners
+start_broker "$dir/partitioners" --override "log.dirs=$td"
 pt_hp=$hp
 
 # pt_run [perf produce options]: sets pt_rps (records/s) and pt_cpu (client CPU seconds)
