@@ -25,7 +25,8 @@ void ml_cli_usage(void) {
             "                      | --describe --group G|--all-groups [--members [--verbose]]\n"
             "                      | --delete --group G\n"
             "       moonlog perf produce --topic T --num-records N --record-size S --throughput R\n"
-            "                       [--bootstrap-server H:P] [--threads N] [--producer-property k=v]...\n"
+            "                       [--bootstrap-server H:P] [--threads N] [--keys index|none]\n"
+            "                       [--producer-property k=v]...\n"
             "       moonlog perf consume --bootstrap-server H:P --topic T --messages N [--group G]\n"
             "                       [--timeout-ms MS] [--consumer-property k=v]... [--consumer.config FILE]\n"
             "       moonlog run [--reload-interval-ms MS | --no-reload] script.lua [args...]   (run --help)\n");

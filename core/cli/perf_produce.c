@@ -5,6 +5,8 @@
  * The producer options of moonlog produce (--bootstrap-server, --producer-property,
  * --producer.config, plugins), and:
  *   --threads N                    N threads share the records (default 1)
+ *   --keys index|none              each record keyed with its index as text (default), or no key
+ *                                  (as kafka-producer-perf-test sends them)
  *   --print-every-ms MS            progress line interval (default 5000) */
 #include <inttypes.h>
 #include <pthread.h>
@@ -92,7 +94,8 @@ static void *perf_send(void *arg) {
             }
         }
         if (k > 0) key_next(key, &kl);
-        moonlog_record r = {o->topic, MOONLOG_PARTITION_ANY, key, kl, payload, o->record_size, NULL, 0,
+        moonlog_record r = {o->topic, MOONLOG_PARTITION_ANY, o->null_keys ? NULL : key, o->null_keys ? 0 : kl,
+                            payload, o->record_size, NULL, 0,
                             MOONLOG_TIMESTAMP_NOW};
         moonlog_error e;
         P.sent_us[i] = ml_mono_us();

@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 
 static void popts_init(ml_cli_popts *o) {
-    *o = (ml_cli_popts){"127.0.0.1:9092", NULL, 0, "\t", 0, 100, -1, 1, 5000, NULL};
+    *o = (ml_cli_popts){"127.0.0.1:9092", NULL, 0, "\t", 0, 100, -1, 1, 0, 5000, NULL};
     o->cfg = moonlog_config_new();
 }
 
@@ -60,10 +60,20 @@ static int perf_number(ml_cli_popts *o, const char *a, const char *v) {
     return 0;
 }
 
+static int perf_keys(ml_cli_popts *o, const char *v) {
+    if (strcmp(v, "index") == 0) o->null_keys = 0;
+    else if (strcmp(v, "none") == 0) o->null_keys = 1;
+    else {
+        fprintf(stderr, "moonlog: --keys %s: known are index and none\n", v);
+        return -1;
+    }
+    return 0;
+}
+
 static const char *const common_options[] = {"--bootstrap-server", "--broker-list", "--topic", "--producer-property",
                                              "--producer.config", NULL};
 static const char *const perf_options[] = {"--num-records", "--record-size", "--throughput", "--threads",
-                                           "--print-every-ms", NULL};
+                                           "--print-every-ms", "--keys", NULL};
 
 static int is_known(const char *a, int perf) {
     return ml_cli_one_of(a, common_options) || plugin_key(a) || (!perf && strcmp(a, "--property") == 0) ||
@@ -80,6 +90,7 @@ static int option(ml_cli_popts *o, const char *a, const char *v, int perf) {
     } else if (strcmp(a, "--producer.config") == 0) return ml_cli_props_each(v, file_entry, o);
     else if (plugin_key(a)) return set_prop(o, plugin_key(a), v);
     else if (!perf && strcmp(a, "--property") == 0) return console_property(o, v);
+    else if (strcmp(a, "--keys") == 0) return perf_keys(o, v);
     else return perf_number(o, a, v);
     return 0;
 }

@@ -16,6 +16,7 @@ typedef struct ml_cli_popts {
     int32_t record_size;
     double throughput;
     int threads;
+    int null_keys; /* perf produce --keys none */
     int64_t print_every_ms;
     moonlog_config *cfg;
 } ml_cli_popts;

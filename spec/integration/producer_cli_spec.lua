@@ -69,5 +69,24 @@ describe("moonlog command", function()
       count = count + 1
     end
     assert.are.equal(N, count)
+    for i = 0, N - 1 do assert.is_true(seen[tostring(i)], "key " .. i) end -- each record's index, as text
+  end)
+
+  it("perf produce --keys none: records without a key, as kafka-producer-perf-test sends them", function()
+    local ok, out = run("perf produce --bootstrap-server " .. b.bootstrap .. " --topic perfnull --num-records 500" ..
+      " --record-size 10 --throughput -1 --keys none --partitioner sticky")
+    assert(ok, out)
+    local okc, keys = process.sh("kcat -C -b " .. b.bootstrap .. " -t perfnull -e -q -Z -f '%k\\n'")
+    assert(okc, keys)
+    local n = 0
+    for k in keys:gmatch("[^\n]+") do
+      assert.are.equal("NULL", k) -- kcat -Z prints a null key as NULL, an empty one as nothing
+      n = n + 1
+    end
+    assert.are.equal(500, n)
+    local bad_ok, bad = run("perf produce --bootstrap-server " .. b.bootstrap .. " --topic perfnull --num-records 1" ..
+      " --record-size 10 --throughput -1 --keys random")
+    assert.is_false(bad_ok)
+    assert.truthy(bad:find("--keys random: known are index and none", 1, true), bad)
   end)
 end)
