@@ -10,10 +10,6 @@
 
 #include "moonlog/producer.h"
 
-/* At most ML_ACC_TAIL_MAX(...) bytes at d (headers: ML_ACC_TAIL_HEADER_MAX more each). */
-#define ML_ACC_TAIL_MAX(key_bytes, value_bytes) ((size_t)(key_bytes) + (size_t)(value_bytes) + 15)
-#define ML_ACC_TAIL_HEADER_MAX(key_bytes, value_bytes) ((size_t)(key_bytes) + (size_t)(value_bytes) + 10)
-
 static inline uint8_t *ml_put_varint(uint8_t *d, int32_t v) {
     uint32_t u = ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
     while (u >= 0x80) {
@@ -31,7 +27,8 @@ static inline uint8_t *ml_put_bytes(uint8_t *d, const void *p, int32_t len) {
     return d + (len > 0 ? len : 0);
 }
 
-/* Writes the tail at d; returns how many bytes it wrote, and sets *key_at (when not NULL) to
+/* Writes the tail at d, at most ml_acc_record_size(...) bytes (which counts every varint at its
+ * longest); returns how many bytes it wrote, and sets *key_at (when not NULL) to
  * where the key's bytes went (NULL for a null key). Always inline: out of line, its call and the
  * seven arguments cost a fifth of what it does. */
 static inline __attribute__((always_inline)) size_t ml_acc_encode_tail_at(uint8_t *d, const void *key, int32_t key_len,
