@@ -231,8 +231,9 @@ static int tr_timed_out(lua_State *L) {
  * records. Records are FFI views (ml_plugin_view); the plugin gets one reused table holding only
  * topic and partitions (rewritten when the topic changes): every other field is read from the
  * view when the plugin asks for it (a string per key costs ~30 ns, storing the three numbers a
- * record ~15 instructions, a third of the loop: most partitioners never look). Each record's call is protected on its own, so a failure fails only that record;
- * JIT-compiled, the loop and the Lua-to-Lua call cost a few ns a record. */
+ * record ~15 instructions, a third of the loop: most partitioners never look). Each record's
+ * call is protected on its own, so a failure fails only that record; JIT-compiled, the loop and
+ * the Lua-to-Lua call cost a few ns a record. */
 static const char partition_many_src[] =
     "local begin, timed_out, slot, helpers, p_murmur2, p_crc32 = ...\n"
     "local ffi = require('ffi')\n"
