@@ -1,12 +1,12 @@
 # The partitioners section of make bench (issue 4's "a Lua partitioner costs <= 5% against the
 # same algorithm built in"), sourced by scripts/bench.sh (its helpers: B, dir, start_broker,
 # median, ratio); MOONLOG_BENCH=partitioners make bench runs it alone. Two measures:
-#   - pairs: `moonlog perf produce` of PART_RECORDS (default 2,000,000) records of 100 B with lz4
-#     (the broker and the socket carry little, so the sending thread, where a partitioner runs,
-#     limits the rate), the built-in then each shipped Lua partitioner, PART_ROUNDS (default 7)
-#     times; the median records/s and client CPU seconds (user + sys) of each, and the median of
-#     the pairs' records/s ratios. Wall-clock rates here swing by a third between identical runs
-#     (a shared 2-core machine that also runs the broker); CPU seconds move less;
+#   - pairs: `moonlog perf produce` of PART_RECORDS (default 2,000,000) records of 100 B with lz4,
+#     the built-in and each shipped Lua partitioner, PART_ROUNDS (default 7) times, the built-in
+#     first in odd rounds and second in even ones; the median records/s and client CPU seconds
+#     (user + sys) of each, and the median of the pairs' records/s ratios. The sending thread,
+#     the I/O thread and the broker share the 2 cores (buffer.memory stays full, ~40 ms of
+#     latency), and identical runs differ by about 10% in records/s and in CPU seconds;
 #   - instructions: valgrind --tool=callgrind runs of CG_RECORDS (default 200,000) records, per
 #     record the instructions of the thread that calls send() and of the producer's two threads,
 #     against the built-in; the median of CG_ROUNDS (default 3) runs: on a busy machine one run in
@@ -48,19 +48,32 @@ pt_plugin() { echo "${1%-nokeys}"; }
 pt_opts() { [ "${1%-nokeys}" = "$1" ] || echo "--keys none"; }
 declare -A pt_r pt_c pt_q
 for p in builtin builtin-nokeys $PT_CASES; do pt_r[$p]=""; pt_c[$p]=""; pt_q[$p]=""; done
+# pt_pair CASE BUILTIN: the built-in's run and the plugin's, in the order of the round (odd rounds
+# the built-in first, even rounds the plugin first: a drift over a round then favors neither)
+pt_pair() {
+    local p=$1 bname=$2 first=$3 bi lua lua_cpu
+    if [ "$first" = builtin ]; then
+        pt_run $(pt_opts "$p") # unquoted: none or two words
+        bi=$pt_rps; pt_r[$bname]+=" $pt_rps"; pt_c[$bname]+=" $pt_cpu"
+        pt_run --partitioner "$(pt_plugin "$p")" $(pt_opts "$p")
+        lua=$pt_rps; lua_cpu=$pt_cpu
+    else
+        pt_run --partitioner "$(pt_plugin "$p")" $(pt_opts "$p")
+        lua=$pt_rps; lua_cpu=$pt_cpu
+        pt_run $(pt_opts "$p")
+        bi=$pt_rps; pt_r[$bname]+=" $pt_rps"; pt_c[$bname]+=" $pt_cpu"
+    fi
+    pt_r[$p]+=" $lua"; pt_c[$p]+=" $lua_cpu"; pt_q[$p]+=" $(ratio "$lua" "$bi")"
+}
 for r in $(seq "$PART_ROUNDS"); do
     for p in $PT_CASES; do
         bname=builtin; [ -z "$(pt_opts "$p")" ] || bname=builtin-nokeys
-        pt_run $(pt_opts "$p") # unquoted: none or two words
-        pt_r[$bname]+=" $pt_rps"; pt_c[$bname]+=" $pt_cpu"
-        bi=$pt_rps
-        pt_run --partitioner "$(pt_plugin "$p")" $(pt_opts "$p")
-        pt_r[$p]+=" $pt_rps"; pt_c[$p]+=" $pt_cpu"; pt_q[$p]+=" $(ratio "$pt_rps" "$bi")"
+        if [ $((r % 2)) = 1 ]; then pt_pair "$p" "$bname" builtin; else pt_pair "$p" "$bname" lua; fi
     done
 done
 ptmed() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
 echo
-echo "partitioners: moonlog perf produce, $PART_RECORDS records of 100 B, acks=1, lz4, $PART_ROUNDS rounds of pairs (built-in, then Lua)"
+echo "partitioners: moonlog perf produce, $PART_RECORDS records of 100 B, acks=1, lz4, $PART_ROUNDS rounds of pairs (built-in and Lua, alternating which runs first)"
 printf '%-28s %12s %10s %14s %12s %10s\n' "partitioner" "records/s" "CPU s" "pairs' ratio" "rate ratio" "CPU ratio"
 for b in builtin builtin-nokeys; do
     printf '%-28s %12s %10s %14s %12s %10s\n' "${b/builtin/built-in}" "$(ptmed "${pt_r[$b]}")" "$(ptmed "${pt_c[$b]}")" \
