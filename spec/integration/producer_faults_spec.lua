@@ -13,6 +13,7 @@ describe("producer faults", function()
 
   it("a plugin failing every tenth record fails exactly those, with its error", function()
     local b = brokers.start { overrides = { ["num.partitions"] = "2" } }
+    finally(function() b:stop() end) -- also when an assertion fails first
     local path = dir .. "/tenth.lua"
     -- by the record's key, not by a count of calls: the records of a thread's staging list may be
     -- partitioned by the I/O thread (its own Lua state) when they waited, so counts are per state
@@ -56,11 +57,11 @@ return {
     for i = 1, 1000 do
       if i % 10 == 0 then assert.is_nil(got[i], "record " .. i) else assert.are.equal(1, got[i], "record " .. i) end
     end
-    b:stop()
   end)
 
   it("a partitioner error reaches send_sync's result and a fire-and-forget record fails alone", function()
     local b = brokers.start { overrides = { ["num.partitions"] = "2" } }
+    finally(function() b:stop() end) -- also when an assertion fails first
     local path = dir .. "/picky.lua"
     client.write_plugin(path, [[
 return {
@@ -88,11 +89,11 @@ return {
     local got = client.consume(b.bootstrap, "picky", 1)
     assert.are.equal(1, #got)
     assert.are.equal("kept", got[1].value)
-    b:stop()
   end)
 
   it("the broker stopped mid-stream and started again: every record once and in order (max.in.flight=1)", function()
     local b = brokers.start { overrides = { ["num.partitions"] = "1" } }
+    finally(function() b:stop() end) -- also when an assertion fails first
     local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, ["max.in.flight.requests.per.connection"] = "1",
                                         ["linger.ms"] = "1", ["batch.size"] = "2000", ["retry.backoff.ms"] = "20",
                                         ["reconnect.backoff.ms"] = "20", ["request.timeout.ms"] = "3000" })
@@ -117,11 +118,11 @@ return {
     local recs = client.consume(b.bootstrap, "ordered", N)
     assert.are.equal(N, #recs)
     for k = 1, N do assert.are.equal(tostring(k), recs[k].value) end
-    b:stop()
   end)
 
   it("with retries exhausted every undelivered record gets its error in the callback", function()
     local b = brokers.start { overrides = { ["num.partitions"] = "1" } }
+    finally(function() b:stop() end) -- also when an assertion fails first
     local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, retries = "0",
                                         ["delivery.timeout.ms"] = "1500", ["request.timeout.ms"] = "1000",
                                         ["linger.ms"] = "0", ["reconnect.backoff.ms"] = "20" })
@@ -140,11 +141,11 @@ return {
       assert.truthy(e.message:find("exhausted", 1, true) or e.message:find("delivery.timeout.ms", 1, true), e.message)
     end
     assert(p:close())
-    b:stop()
   end)
 
   it("a full buffer.memory blocks send() for max.block.ms, then fails with BUFFER_EXHAUSTED", function()
     local b = brokers.start { overrides = { ["num.partitions"] = "1" } }
+    finally(function() b:stop() end) -- also when an assertion fails first
     local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, ["buffer.memory"] = "2048",
                                         ["max.block.ms"] = "300", ["reconnect.backoff.ms"] = "20" })
     assert(p:send_sync { topic = "full", value = "first" })
@@ -161,11 +162,11 @@ return {
     local ok, cerr = p:close(200)
     assert.is_nil(ok)
     assert.are.equal("TIMED_OUT", cerr.name)
-    b:stop()
   end)
 
   it("close(timeout) against a stopped broker returns by the deadline and fails what is left", function()
     local b = brokers.start { overrides = { ["num.partitions"] = "1" } }
+    finally(function() b:stop() end) -- also when an assertion fails first
     local p = assert(moonlog.producer { ["bootstrap.servers"] = b.bootstrap, ["linger.ms"] = "0",
                                         ["reconnect.backoff.ms"] = "20" })
     assert(p:send_sync { topic = "closing", value = "first" })
@@ -182,6 +183,5 @@ return {
     assert.is_true(took < 2000, "close took " .. took .. " ms")
     assert.are.equal(100, #errs)
     for _, e in ipairs(errs) do assert.are.equal("TIMED_OUT", e.name) end
-    b:stop()
   end)
 end)

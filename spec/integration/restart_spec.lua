@@ -9,6 +9,7 @@ local read_all = wire.read_partition
 describe("broker restart", function()
   it("keeps topics, records and offsets over a clean stop and start", function()
     local b = brokers.start {}
+    finally(function() b:stop() end) -- also when an assertion fails first
     local c = assert(wire.connect("127.0.0.1", b.port))
     assert.are.equal(0, c:create_topic("durable", 2, { ["segment.bytes"] = "20000" }))
     for i = 1, 200 do
@@ -26,11 +27,11 @@ describe("broker restart", function()
     assert.are.equal(1000, hw0)
     assert.are.equal(1000, hw1)
     assert.are.same(before0, after0)
-    b:stop()
   end)
 
   it("loses no acknowledged record when killed with -9 during acks=1 produce", function()
     local b = brokers.start {}
+    finally(function() b:stop() end) -- also when an assertion fails first
     local c = assert(wire.connect("127.0.0.1", b.port))
     assert.are.equal(0, c:create_topic("crashy", 1, { ["segment.bytes"] = "100000" }))
     c:close()
@@ -78,6 +79,5 @@ describe("broker restart", function()
       assert.are.equal(20, bt.count) -- no batch is half present
       for j = 0, 19 do assert.truthy(keys[bt.base + j]) end
     end
-    b:stop()
   end)
 end)

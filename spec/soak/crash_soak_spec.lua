@@ -50,6 +50,7 @@ end
 describe("kill -9 soak #soak", function()
   it("keeps every acknowledged batch through repeated kill -9 and restart", function()
     local b = brokers.start {}
+    finally(function() b:stop() end) -- also when an assertion fails first (a second stop is a no-op)
     local c = assert(wire.connect("127.0.0.1", b.port))
     assert.are.equal(0, c:create_topic("soak", 1, { ["segment.bytes"] = "200000" }))
     c:close()

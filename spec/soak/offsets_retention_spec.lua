@@ -31,6 +31,7 @@ describe("offsets retention #soak", function()
   it("drops the offsets of an empty group after offsets.retention.minutes, for good", function()
     local b = brokers.start { overrides = { ["offsets.retention.minutes"] = "1",
       ["offsets.retention.check.interval.ms"] = "1000", ["offsets.topic.num.partitions"] = "1" } }
+    finally(function() b:stop() end) -- also when an assertion fails first
     local c = assert(wire.connect("127.0.0.1", b.port))
     assert.are.equal(0, c:create_topic("kept", 1))
     assert.are.equal(0, (wire.reader(c:request(10, 0, wire.str("old-group"))):i16()))
@@ -48,6 +49,5 @@ describe("offsets retention #soak", function()
     local c3 = assert(wire.connect("127.0.0.1", b.port))
     assert.are.equal(-1, fetch(c3, "old-group", "kept"))
     c3:close()
-    b:stop()
   end)
 end)
