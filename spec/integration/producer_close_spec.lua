@@ -13,11 +13,8 @@ describe("producer close", function()
   setup(function()
     b = brokers.start { overrides = { ["num.partitions"] = "3" } }
     dir = process.tmpdir("close")
-    local san = ({ address = "-fsanitize=address,undefined", thread = "-fsanitize=thread" })[os.getenv("SANITIZE") or ""] or ""
     exe = dir .. "/callback_sends"
-    local ok, out = process.sh(("cd %s && cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror %s -Icore/include " ..
-      "spec/support/callback_sends.c %s/libmoonlog.a -levent -lzstd -llz4 -lz -lsnappy -lluajit-5.1 -lpthread -lm " ..
-      "-o %s"):format(client.root, san, client.build, exe))
+    local ok, out = client.build_c("spec/support/callback_sends.c", exe)
     assert(ok, out)
   end)
   teardown(function()

@@ -17,11 +17,8 @@ describe("examples", function()
   end)
 
   it("examples/producer.c builds against libmoonlog.a and delivers every record", function()
-    local san = ({ address = "-fsanitize=address,undefined", thread = "-fsanitize=thread" })[os.getenv("SANITIZE") or ""] or ""
     local exe = dir .. "/producer"
-    local ok, out = process.sh(("cd %s && cc -std=c11 -Wall -Wextra -Werror %s -Icore/include examples/producer.c " ..
-      "%s/libmoonlog.a -levent -lzstd -llz4 -lz -lsnappy -lluajit-5.1 -lpthread -lm -o %s"):format(
-      client.root, san, client.build, exe))
+    local ok, out = client.build_c("examples/producer.c", exe)
     assert(ok, out)
     ok, out = process.sh(exe .. " " .. b.bootstrap .. " c-example 500 " .. client.root .. "/examples/region_partitioner.lua")
     assert(ok, out)

@@ -8,6 +8,7 @@
  * Sends N records, each of whose callbacks sends a child (up to DEPTH generations), and closes
  * once a tenth of them came back. Prints "accepted A completed C delivered D failed F refused R other O" and
  * exits 0 when every accepted record was completed exactly once and no send failed otherwise. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep under -std=c11 */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>

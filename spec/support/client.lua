@@ -8,6 +8,15 @@ M.root = os.getenv("MOONLOG_ROOT") or "."
 M.build = os.getenv("MOONLOG_BUILD") or "build"
 M.cli = M.root .. "/" .. M.build .. "/moonlog"
 
+-- Builds the C program `src` (a path under the tree) into `exe` against libmoonlog.a of
+-- MOONLOG_BUILD, with the sanitizer of that build, as an application would link it; returns
+-- what process.sh returns.
+function M.build_c(src, exe)
+  local san = ({ address = "-fsanitize=address,undefined", thread = "-fsanitize=thread" })[os.getenv("SANITIZE") or ""] or ""
+  return process.sh(("cd %s && cc -std=c11 -Wall -Wextra -Werror %s -Icore/include %s %s/libmoonlog.a " ..
+    "-levent -lzstd -llz4 -lz -lsnappy -lluajit-5.1 -lpthread -lm -o %s"):format(M.root, san, src, M.build, exe))
+end
+
 -- Writes a plugin file atomically (write then rename), as an editor or a deploy would.
 function M.write_plugin(path, text)
   process.write_file(path .. ".tmp", text)
